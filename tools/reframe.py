@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import pathlib
 import sys
@@ -217,7 +218,7 @@ def _observations_from_tracker(args: argparse.Namespace,
   (`[H, W]` object ids) and `hotspot` (`[H, W]` map of the first object).
   """
   try:
-    from wcs_jax import inference
+    inference = importlib.import_module("wcs_jax.inference")
   except ModuleNotFoundError as error:
     if error.name != "wcs_jax.inference":
       raise

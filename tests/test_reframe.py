@@ -1,0 +1,350 @@
+"""Video reframing: targets, camera path guarantees, rendering, and tools/reframe.py end
+to end on a synthetic video and on DAVIS-2016 ground truth."""
+import importlib.util
+import json
+import math
+import pathlib
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from wcs_jax.io.video import FrameReader, VideoWriter
+from wcs_jax.reframing.camera_path import (CameraConfig, max_window_size,
+                                           native_output_size, plan_camera_path)
+from wcs_jax.reframing.render import crop_window, draw_debug
+from wcs_jax.reframing.targets import Observation, hotspot_peak, observe
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tools"))
+import reframe  # noqa: E402  (tools/ is not a package)
+
+EPS = 1e-6
+
+
+# ----------------------------------------------------------------- synthetic video
+
+
+def _trajectory(num_frames, frame_size):
+  """Known disc centres `[T, 2]`: smooth loops that stay inside the frame, at most
+  ~5.8 px per frame on x (below the default bound of 0.02 * 320 = 6.4 px)."""
+  t = np.arange(num_frames)
+  width, height = frame_size
+  x = width / 2 + 110 * np.sin(2 * np.pi * t / 120)
+  y = height / 2 + 45 * np.sin(2 * np.pi * t / 70 + 1.0)
+  return np.stack([x, y], 1)
+
+
+def _disc_mask(center, radius, frame_size):
+  width, height = frame_size
+  y, x = np.mgrid[:height, :width] + 0.5
+  return (x - center[0]) ** 2 + (y - center[1]) ** 2 <= radius ** 2
+
+
+def _hotspot(center, frame_size, sigma=3.0):
+  """8-bit Gaussian spot at `center` (a hotspot map as track.py writes it)."""
+  width, height = frame_size
+  y, x = np.mgrid[:height, :width] + 0.5
+  spot = np.exp(-((x - center[0]) ** 2 + (y - center[1]) ** 2) / (2 * sigma ** 2))
+  return np.round(255 * spot).astype(np.uint8)
+
+
+def _frame(mask, hotspot, rng_texture):
+  """Textured background with the disc (and a bright salient spot) pasted in."""
+  frame = rng_texture.copy()
+  frame[mask] = (200, 60, 40)
+  frame[hotspot > 128] = (255, 255, 120)
+  return frame
+
+
+def _texture(frame_size, seed=0):
+  width, height = frame_size
+  noise = np.random.default_rng(seed).uniform(0, 255, (height // 4, width // 4, 3))
+  return cv2.resize(noise.astype(np.uint8), (width, height), interpolation=cv2.INTER_CUBIC)
+
+
+def _contains(window, box):
+  x, y, w, h = window
+  return (box[0] >= x - EPS and box[1] >= y - EPS and box[2] <= x + w + EPS
+          and box[3] <= y + h + EPS)
+
+
+def _check_bounds(path, config):
+  """The hard guarantees: inside the frame, pan speed, zoom rate and range."""
+  width, height = path.frame_size
+  windows = path.windows
+  assert (windows[:, 0] >= -EPS).all() and (windows[:, 1] >= -EPS).all()
+  assert (windows[:, 0] + windows[:, 2] <= width + EPS).all()
+  assert (windows[:, 1] + windows[:, 3] <= height + EPS).all()
+  np.testing.assert_allclose(windows[:, 2] / windows[:, 3], config.aspect[0] / config.aspect[1])
+  max_step = config.max_pan_speed * max(width, height)
+  assert np.abs(np.diff(path.center, axis=0)).max(initial=0) <= max_step + EPS
+  assert np.abs(np.diff(np.log(path.zoom))).max(initial=0) <= config.max_zoom_rate + EPS
+  assert (path.zoom >= config.min_zoom - EPS).all() and (path.zoom <= config.zoom + EPS).all()
+
+
+# ----------------------------------------------------------------- geometry, targets
+
+
+@pytest.mark.parametrize("frame_size, aspect, largest, native", [
+    ((854, 480), (9, 16), (270, 480), (270, 480)),
+    ((854, 480), (1, 1), (480, 480), (480, 480)),
+    ((854, 480), (4, 5), (384, 480), (384, 480)),
+    ((854, 480), (16, 9), (480 * 16 / 9, 480), (854, 480)),
+    ((480, 854), (16, 9), (480, 270), (480, 270)),
+    ((100, 100), (3, 1), (100, 100 / 3), (100, 34)),
+])
+def test_window_sizes(frame_size, aspect, largest, native):
+  np.testing.assert_allclose(max_window_size(frame_size, aspect), largest)
+  assert native_output_size(frame_size, aspect) == native
+
+
+def test_observe_box_centroid_and_hotspot():
+  mask = np.zeros((10, 12), bool)
+  mask[2:5, 3:9] = True  # rows 2..4, cols 3..8
+  observation = observe(mask)
+  assert observation.box == (3.0, 2.0, 9.0, 5.0)
+  assert observation.focus == (6.0, 3.5)  # centroid of pixel centres
+
+  hotspot = np.zeros((10, 12), np.uint8)
+  hotspot[7, 10] = 90
+  hotspot[3:5, 4:7] = 250  # a quantised plateau: its centre, not its first pixel
+  assert hotspot_peak(hotspot) == (5.5, 4.0)
+  assert observe(mask, hotspot).focus == (5.5, 4.0)
+  assert observe(mask, np.zeros((10, 12))).focus == (6.0, 3.5)  # no peak: centroid
+  assert observe(np.zeros((10, 12), bool), hotspot) is None
+  with pytest.raises(ValueError, match="differs"):
+    observe(mask, np.zeros((9, 12)))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"zoom": 0.5}, "min_zoom <= zoom"),
+    ({"zoom": 2.0, "min_zoom": 3.0}, "min_zoom <= zoom"),
+    ({"margin": 0.5}, "margin"),
+    ({"dead_zone": -0.1}, "dead_zone"),
+    ({"max_pan_speed": 0.0}, "max_pan_speed"),
+    ({"max_pan_speed": 0.01, "max_zoom_rate": 0.05}, "max_zoom_rate"),
+    ({"aspect": (0, 1)}, "aspect"),
+])
+def test_config_validation(kwargs, message):
+  with pytest.raises(ValueError, match=message):
+    CameraConfig(**kwargs)
+
+
+# ----------------------------------------------------------------- camera path
+
+
+@pytest.mark.parametrize("aspect, zoom", [((9, 16), 1.0), ((1, 1), 2.0), ((4, 5), 1.5)])
+def test_path_follows_known_moving_target(aspect, zoom):
+  frame_size, num_frames, radius = (320, 180), 150, 12
+  centers = _trajectory(num_frames, frame_size)
+  # The hotspot sits off the disc's centre, as a salient spot inside the object does.
+  observations = [observe(_disc_mask(c, radius, frame_size),
+                          _hotspot(c + (4, -3), frame_size)) for c in centers]
+  config = CameraConfig(aspect=aspect, zoom=zoom)
+  path = plan_camera_path(observations, frame_size, config)
+  _check_bounds(path, config)
+  inside = [_contains(w, o.box) for w, o in zip(path.windows, observations)]
+  assert np.mean(inside) >= 0.95
+  np.testing.assert_allclose(path.target, [o.focus for o in observations])
+  # Centred on the hotspot, up to the dead zone and easing lag.
+  offset = np.abs(path.center - path.target) / path.size
+  assert np.median(offset) < 0.1
+
+
+def test_speed_bound_holds_when_the_target_jumps():
+  frame_size = (320, 180)
+  box_left = Observation(focus=(40.0, 90.0), box=(30.0, 80.0, 50.0, 100.0))
+  box_right = Observation(focus=(280.0, 90.0), box=(270.0, 80.0, 290.0, 100.0))
+  observations = [box_left] * 30 + [box_right] * 40
+  config = CameraConfig(aspect=(9, 16))
+  path = plan_camera_path(observations, frame_size, config)
+  _check_bounds(path, config)
+  # The 101 px window keeps the left box up to centre x = 75.6 and the right one
+  # from 239.5: 164 px, 26 frames at 6.4 px per frame. The camera keeps the left box
+  # to the last frame before the jump and needs at most one frame beyond that.
+  inside = np.array([_contains(w, o.box) for w, o in zip(path.windows, observations)])
+  assert inside[:30].all() and not inside[30:55].any() and inside[57:].all()
+
+
+def test_zooms_out_to_fit_a_growing_object_within_the_rate_bound():
+  frame_size, num_frames = (320, 180), 120
+  radii = np.where(np.arange(num_frames) < 60, 10.0, 40.0)  # grows at once at frame 60
+  observations = [observe(_disc_mask((160, 90), r, frame_size)) for r in radii]
+  config = CameraConfig(aspect=(1, 1), zoom=3.0, min_zoom=1.0)
+  path = plan_camera_path(observations, frame_size, config)
+  _check_bounds(path, config)
+  big_box = np.subtract(observations[-1].box[2:], observations[-1].box[:2])
+  fit = (180 * (1 - 2 * config.margin) / big_box).min()  # largest zoom with margins
+  assert path.zoom[0] == pytest.approx(3.0) and path.zoom[-1] == pytest.approx(fit)
+  # Zooming out starts before the object grows, so the box is in view at every frame.
+  assert all(_contains(w, o.box) for w, o in zip(path.windows, observations))
+
+
+def test_empty_masks_hold_the_last_position():
+  frame_size = (320, 180)
+  seen = Observation(focus=(100.0, 60.0), box=(90.0, 50.0, 110.0, 70.0))
+  later = Observation(focus=(200.0, 60.0), box=(190.0, 50.0, 210.0, 70.0))
+  observations = [None] * 5 + [seen] * 20 + [None] * 40 + [later] * 20
+  config = CameraConfig(aspect=(1, 1), zoom=2.0)
+  path = plan_camera_path(observations, frame_size, config)
+  _check_bounds(path, config)
+  np.testing.assert_allclose(path.target[:5], [seen.focus] * 5)  # held backwards
+  np.testing.assert_allclose(path.target[25:65], [seen.focus] * 40)  # held
+  # While nothing is seen the camera rests where it last saw the object.
+  np.testing.assert_allclose(path.center[5:45], path.center[5:6].repeat(40, 0), atol=0.01)
+  assert _contains(path.windows[30], seen.box)
+
+
+def test_no_observation_at_all_centres_the_window():
+  path = plan_camera_path([None] * 8, (320, 180), CameraConfig(aspect=(1, 1), zoom=2.0))
+  np.testing.assert_allclose(path.center, [[160, 90]] * 8)
+  np.testing.assert_allclose(path.size, [[90, 90]] * 8)
+  assert np.isnan(path.target).all()
+  assert path.to_dict(CameraConfig())["frames"][0]["target"] is None
+
+
+def test_hotspot_at_the_object_edge_shifts_the_window_just_enough():
+  box = (100.0, 60.0, 160.0, 120.0)  # 60 px wide, fits the 101.25 px window of 9:16
+  observations = [Observation(focus=(102.0, 90.0), box=box)] * 10
+  config = CameraConfig(aspect=(9, 16))
+  path = plan_camera_path(observations, (320, 180), config)
+  # Centred on the hotspot the box's right part would fall out; the window moves
+  # only until the box's right edge is `margin` inside: 160 + 0.05 w - w / 2.
+  w = 180 * 9 / 16
+  np.testing.assert_allclose(path.center[:, 0], 160 + config.margin * w - w / 2)
+
+
+def test_object_larger_than_the_window_keeps_the_window_inside_it():
+  box = (50.0, 20.0, 250.0, 160.0)  # wider than the 101 px window of 9:16
+  observations = [Observation(focus=(60.0, 90.0), box=box)] * 10
+  path = plan_camera_path(observations, (320, 180), CameraConfig(aspect=(9, 16)))
+  x, _, w, _ = path.windows[-1]
+  assert x == pytest.approx(box[0])  # focus near the left: window at the box's left edge
+  assert w == pytest.approx(180 * 9 / 16)
+
+
+# ----------------------------------------------------------------- rendering
+
+
+def test_crop_window_samples_sub_pixel_positions():
+  ramp = np.tile(np.arange(120, dtype=np.uint8)[None, :, None], (40, 1, 3))  # value = column
+  up = crop_window(ramp, (10.25, 0, 20, 40), (20, 40))  # same scale: shifted samples
+  np.testing.assert_allclose(up[5, :, 0], 10.25 + np.arange(20), atol=0.5 + EPS)
+  # Half size: output pixel u covers source [10.25 + 2u, 12.25 + 2u); the blur
+  # against aliasing keeps a linear ramp linear.
+  down = crop_window(ramp, (10.25, 0, 40, 40), (20, 20))
+  np.testing.assert_allclose(down[10, 2:-2, 0], 10.25 + 2 * np.arange(2, 18) + 0.5,
+                             atol=0.5 + EPS)
+
+
+def test_draw_debug_pads_to_even_and_dims_outside():
+  frame = np.full((45, 61, 3), 200, np.uint8)
+  canvas = draw_debug(frame, (20.0, 0.0, 20.0, 45.0), None)
+  assert canvas.shape == (46, 62, 3)
+  assert (canvas[20, 30] == 200).all()
+  assert (canvas[20, 5] == 80).all()
+
+
+# ----------------------------------------------------------------- tools/reframe.py
+
+
+@pytest.fixture(scope="module")
+def synthetic_clip(tmp_path_factory):
+  """An mp4 with a disc moving along the known trajectory, its masks and hotspots."""
+  root = tmp_path_factory.mktemp("synthetic_clip")
+  frame_size, num_frames, radius = (160, 96), 40, 8
+  centers = _trajectory(num_frames, (320, 180)) / 2
+  texture = _texture(frame_size)
+  (root / "masks").mkdir()
+  (root / "hotspots").mkdir()
+  with VideoWriter(root / "clip.mp4", fps=20) as writer:
+    for t, center in enumerate(centers):
+      mask = _disc_mask(center, radius, frame_size)
+      hotspot = _hotspot(center + (2, -1), frame_size)
+      writer.write(_frame(mask, hotspot, texture))
+      cv2.imwrite(str(root / "masks" / f"{t:05d}.png"), 255 * mask.astype(np.uint8))
+      cv2.imwrite(str(root / "hotspots" / f"{t:05d}.png"), hotspot)
+  return root, centers, radius
+
+
+def _read_video(path):
+  reader = FrameReader(path)
+  frames = list(reader)
+  return reader.info, frames
+
+
+def test_cli_on_synthetic_video(synthetic_clip, tmp_path, capsys):
+  root, centers, radius = synthetic_clip
+  output = tmp_path / "out" / "clip_1x1.mp4"
+  reframe.main(["--input", str(root / "clip.mp4"), "--masks-dir", str(root / "masks"),
+                "--hotspots-dir", str(root / "hotspots"), "--aspect", "1:1", "--zoom", "1.5",
+                "--output", str(output)])
+  assert "40 frames 160x96 -> 96x96" in capsys.readouterr().out
+  info, frames = _read_video(output)
+  assert (info.width, info.height, len(frames)) == (96, 96, 40)
+  assert info.fps == pytest.approx(20)
+  debug_info, debug_frames = _read_video(tmp_path / "out" / "clip_1x1.debug.mp4")
+  assert (debug_info.width, debug_info.height, len(debug_frames)) == (160, 96, 40)
+  assert (tmp_path / "out" / "clip_1x1.path.png").stat().st_size > 10_000
+
+  path = json.loads((tmp_path / "out" / "clip_1x1.path.json").read_text())
+  assert path["frame_size"] == [160, 96] and path["config"]["zoom"] == 1.5
+  windows = np.array([[f["x"], f["y"], f["w"], f["h"]] for f in path["frames"]])
+  assert len(windows) == 40
+  np.testing.assert_allclose(windows[:, 2], 64)  # 96 / 1.5
+  boxes = np.concatenate([centers - radius, centers + radius], 1)
+  assert np.mean([_contains(w, b) for w, b in zip(windows, boxes)]) >= 0.95
+  # The target is the hotspot peak, not the disc's centre.
+  np.testing.assert_allclose([f["target"] for f in path["frames"]], centers + (2, -1), atol=0.6)
+  # The disc is red; the window is on it, so the rendered frames show it.
+  middle = frames[20].astype(int)
+  assert ((middle[..., 0] > 150) & (middle[..., 1] < 110)).sum() > 100
+
+
+@pytest.mark.parametrize("aspect, size, expected", [
+    ("9:16", None, (270, 480)), ("16:9", None, (854, 480)), ("4:5", "192x240", (192, 240))])
+def test_cli_on_davis_ground_truth(shared_data, tmp_path, capsys, aspect, size, expected):
+  davis = shared_data / "davis2016"
+  output = tmp_path / "blackswan.mp4"
+  argv = ["--input", str(davis / "JPEGImages/480p/blackswan"),
+          "--masks-dir", str(davis / "Annotations/480p/blackswan"),
+          "--aspect", aspect, "--output", str(output), "--no-debug"]
+  reframe.main(argv + (["--size", size] if size else []))
+  info, frames = _read_video(output)
+  assert (info.width, info.height, len(frames)) == (*expected, 50)
+  w, h = (int(v) for v in aspect.split(":"))
+  assert abs(info.width / info.height - w / h) <= 2 / info.height
+  assert not (tmp_path / "blackswan.debug.mp4").exists()
+  path = json.loads((tmp_path / "blackswan.path.json").read_text())
+  for f in path["frames"]:
+    assert f["x"] >= -EPS and f["y"] >= -EPS
+    assert f["x"] + f["w"] <= 854 + EPS and f["y"] + f["h"] <= 480 + EPS
+    assert f["w"] / f["h"] == pytest.approx(w / h)
+
+
+def test_cli_bad_input(shared_data, tmp_path, capsys):
+  davis = shared_data / "davis2016"
+  frames = str(davis / "JPEGImages/480p/blackswan")
+  masks_of_other = str(davis / "Annotations/480p/car-shadow")  # 40 masks, 50 frames
+  base = ["--input", frames, "--output", str(tmp_path / "o.mp4")]
+  with pytest.raises(SystemExit, match="car-shadow: 40 masks for 50 frames"):
+    reframe.main(base + ["--masks-dir", masks_of_other])
+  with pytest.raises(SystemExit, match="nowhere"):
+    reframe.main(["--input", str(tmp_path / "nowhere"), "--output", str(tmp_path / "o.mp4"),
+                  "--masks-dir", masks_of_other])
+  with pytest.raises(SystemExit):
+    reframe.main(base + ["--masks-dir", masks_of_other, "--aspect", "9:16", "--size", "300x300"])
+  assert "is not of --aspect 9:16" in capsys.readouterr().err
+  with pytest.raises(SystemExit):
+    reframe.main(base + ["--masks-dir", masks_of_other, "--click", "3,4"])
+  assert "--click and --box need --workdir" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("wcs_jax.inference") is not None,
+                    reason="the tracker exists: --workdir runs it")
+def test_cli_workdir_without_tracker_says_so(synthetic_clip, tmp_path):
+  root, _, _ = synthetic_clip
+  with pytest.raises(SystemExit, match="wcs_jax.inference"):
+    reframe.main(["--input", str(root / "clip.mp4"), "--workdir", str(tmp_path),
+                  "--click", "80,48", "--output", str(tmp_path / "o.mp4")])
