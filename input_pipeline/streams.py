@@ -1,0 +1,330 @@
+"""The tf.data streams of the training stages (paper Sec. 3.3).
+
+One public function per stage:
+
+| stage | function | sources (TFDS names) | yields, per host, batches of |
+|---|---|---|---|
+| EG-Net | `egnet_stream` | salicon | `image [B, S, S, 3]`, `gaze [B, S, S, 1]` |
+| Gaze2Mask-Net | `gaze2mask_stream` | sbd | `image`, `gaze`, `mask [B, S, S, 1]` |
+| WCS-Net stage 1 | `stage1_stream` | salicon + duts | pairs (below) |
+| WCS-Net stage 2 | `stage2_stream` | davis2016 + salicon | pairs (below) |
+
+Pairs: `template_image`, `search_image` `[B, S, S, 3]`; `template_mask`,
+`template_hotspot` (the hotspot-branch guidance of the template), `search_mask`,
+`search_hotspot` (hotspot ground truth) `[B, S, S, 1]`; `l1`, `l2` `[B]`, the weights of
+the hotspot and mask losses of `L = l1 * L_hotspot + l2 * L_mask`: l1 = 1 for SALICON and 0
+otherwise, l2 = 0 for SALICON (no object mask) and 1 otherwise; both are 0 for a pair
+whose template object is empty. Pair geometry and the maps of each source are
+documented in pairs.py (`PairConfig`), the maps in hotspot.py. Images are float32 in
+[0, 1], maps float32 in [0, 1], S = `image_size` (the paper: 320).
+
+`stage_stream(stage, data_dir)` builds a stage's stream from TFDS datasets built in
+`data_dir`; the functions themselves take `sources.HostSource`s or plain
+`tf.data.Dataset`s of examples with the TFDS feature names (DATA_INTERFACE.md).
+
+Gaze2Mask-Net input gaze: the paper feeds the EG-Net prediction restricted to the
+ground-truth instance. Without an EG-Net at data time, the stream's `gaze` is a
+gaze-like map made from the instance mask (`gaze` argument, hotspot.py modes; default a
+Gaussian at the instance's interior point nearest its centroid, restricted to the
+instance). A trainer holding an EG-Net replaces it on device by
+`sigmoid(EG-Net(image)) * mask`.
+
+Scale and determinism (sampling.py): host `process_index` of `process_count` reads a
+disjoint shard of every source and yields `global_batch_size / process_count` examples
+per batch; batch `k` is a pure function of `(seed, host, k)`, so
+`start_step=k` resumes exactly where an interrupted run stopped. Work is parallel
+(`AUTOTUNE`, `deterministic=True`) and batches are prefetched.
+"""
+from collections.abc import Callable, Mapping
+import os
+
+import tensorflow as tf
+
+from input_pipeline import hotspot
+from input_pipeline import pairs
+from input_pipeline import sampling
+from input_pipeline import sources as sources_lib
+
+_AUTOTUNE = tf.data.AUTOTUNE
+# Distinct key spaces per stream, so two stages with one seed draw independently.
+_STREAM_IDS = {"egnet": 1, "gaze2mask": 2, "pairs": 3}
+
+Example = dict[str, tf.Tensor]
+Maker = Callable[[Example, tf.Tensor], Example]
+
+
+def _host_stream(sources: list[sources_lib.HostSource | tf.data.Dataset], makers: list[Maker],
+                 weights: list[float], names: list[str], *, stream: str, global_batch_size: int, seed: int,
+                 start_step: int, shuffle_buffer: int, process_index: int | None,
+                 process_count: int | None) -> tf.data.Dataset:
+  """Mix sources into this host's batches (the machinery shared by every stage)."""
+  index, count = sources_lib.resolve_hosts(process_index, process_count)
+  if global_batch_size <= 0 or global_batch_size % count:
+    raise ValueError(f"global_batch_size={global_batch_size}: expected a positive multiple of the "
+                     f"{count} hosts")
+  if start_step < 0 or shuffle_buffer < 1:
+    raise ValueError(f"start_step={start_step}, shuffle_buffer={shuffle_buffer}: expected >= 0 and >= 1")
+  local_batch = global_batch_size // count
+  start = start_step * local_batch
+  host_key = sampling.make_key(seed, _STREAM_IDS[stream], index)
+  mix_key = sampling.fold(host_key, 0)
+  starts = sampling.mixture_counts(weights, mix_key, start) if len(sources) > 1 else [start]
+
+  streams = []
+  for s, (source, make, name) in enumerate(zip(sources, makers, names)):
+    shard = sources_lib.as_host_source(source)(index, count)
+    size = sampling.dataset_size(shard, f"source {name!r} (host {index} of {count})")
+    key = sampling.fold(host_key, s + 1)
+    ordered = sampling.source_order(shard, size, key, starts[s], min(shuffle_buffer, size))
+    streams.append(ordered.map(lambda j, example, key=key, make=make: make(example, sampling.fold(key, j)),
+                               num_parallel_calls=_AUTOTUNE, deterministic=True))
+  if len(streams) == 1:
+    mixed = streams[0]
+  else:
+    mixed = tf.data.Dataset.choose_from_datasets(streams, sampling.mixture_choices(weights, mix_key, start))
+  batches = mixed.batch(local_batch, drop_remainder=True, num_parallel_calls=_AUTOTUNE, deterministic=True)
+  return batches.prefetch(_AUTOTUNE)
+
+
+def _resize(image: tf.Tensor, size: int) -> tf.Tensor:
+  return tf.image.resize(image, [size, size], method="bilinear", antialias=True)
+
+
+def _random_flip(maps: list[tf.Tensor], key: tf.Tensor, probability: float) -> list[tf.Tensor]:
+  """Flip every `[H, W, C]` map horizontally together, with `probability`."""
+  flip = tf.random.stateless_uniform([], key) < probability
+  return [tf.cond(flip, lambda m=m: tf.reverse(m, [1]), lambda m=m: m) for m in maps]
+
+
+def _check_keys(dataset: sources_lib.HostSource | tf.data.Dataset, keys: tuple[str, ...], name: str):
+  if isinstance(dataset, tf.data.Dataset):
+    missing = [k for k in keys if k not in dataset.element_spec]
+    if missing:
+      raise ValueError(f"source {name!r}: examples lack feature(s) {missing}; expected {list(keys)} "
+                       f"(DATA_INTERFACE.md), got {list(dataset.element_spec)}")
+
+
+# ------------------------------------------------------------------------------ EG-Net
+
+def egnet_example(example: Example, key: tf.Tensor, *, image_size: int, flip: float) -> Example:
+  """A SALICON example as an EG-Net training example: the frame and its gaze map,
+  resized to `image_size` (aspect not kept, as at inference), flipped together."""
+  image = sources_lib.to_unit(sources_lib.decode_image(example["image"], 3))
+  gaze = sources_lib.to_unit(sources_lib.decode_image(example["gaze"], 1))
+  image, gaze = _random_flip([_resize(image, image_size), _resize(gaze, image_size)], key, flip)
+  return {"image": tf.clip_by_value(image, 0.0, 1.0), "gaze": tf.clip_by_value(gaze, 0.0, 1.0)}
+
+
+def egnet_stream(salicon: sources_lib.HostSource | tf.data.Dataset, *, global_batch_size: int = 32,
+                 image_size: int = 320, flip: float = 0.5, seed: int = 0, start_step: int = 0,
+                 shuffle_buffer: int = 1024, process_index: int | None = None,
+                 process_count: int | None = None) -> tf.data.Dataset:
+  """EG-Net training batches: `image [B, S, S, 3]`, `gaze [B, S, S, 1]` from SALICON.
+
+  Args:
+    salicon: SALICON examples (`image`, `gaze`).
+    global_batch_size: examples per step over all hosts (the paper: 32).
+    image_size: S.
+    flip: probability of a horizontal flip.
+    seed: the stream's seed.
+    start_step: first batch to yield (resume).
+    shuffle_buffer: per-epoch shuffle buffer (encoded examples).
+    process_index: this host (default `jax.process_index()`).
+    process_count: number of hosts (default `jax.process_count()`).
+
+  Returns:
+    Infinite dataset of this host's batches, `B = global_batch_size / process_count`.
+  """
+  _check_keys(salicon, ("image", "gaze"), "salicon")
+  make = lambda example, key: egnet_example(example, key, image_size=image_size, flip=flip)
+  return _host_stream([salicon], [make], [1.0], ["salicon"], stream="egnet",
+                      global_batch_size=global_batch_size, seed=seed, start_step=start_step,
+                      shuffle_buffer=shuffle_buffer, process_index=process_index, process_count=process_count)
+
+
+# ----------------------------------------------------------------------- Gaze2Mask-Net
+
+def gaze2mask_example(example: Example, key: tf.Tensor, *, image_size: int, flip: float, gaze: str,
+                      gaze_sigma: float) -> Example:
+  """An SBD example as a Gaze2Mask-Net example: one instance, drawn uniformly among the
+  ids present (0 background and 255 void are never drawn; void pixels are not part of
+  the mask), its mask, and a gaze-like map restricted to it (`hotspot.mask_guidance`)."""
+  k_instance, k_gaze, k_flip = tf.unstack(tf.random.experimental.stateless_split(key, 3))
+  image = sources_lib.to_unit(sources_lib.decode_image(example["image"], 3))
+  instances = tf.cast(sources_lib.decode_image(example["instances"], 1), tf.int32)
+  ids, _ = tf.unique(tf.reshape(instances, [-1]))
+  ids = tf.boolean_mask(ids, (ids != 0) & (ids != 255))
+  chosen = tf.cond(
+      tf.size(ids) > 0,
+      lambda: tf.gather(ids, tf.random.stateless_uniform([], k_instance, 0, tf.size(ids), dtype=tf.int32)),
+      lambda: tf.constant(-1))
+  mask = tf.cast(tf.equal(instances, chosen), tf.float32)
+  gaze_map = hotspot.mask_guidance(mask, gaze, gaze_sigma, k_gaze)
+  image, mask, gaze_map = _random_flip(
+      [_resize(image, image_size), _resize(mask, image_size), _resize(gaze_map, image_size)], k_flip, flip)
+  mask = tf.cast(mask > 0.5, tf.float32)
+  return {"image": tf.clip_by_value(image, 0.0, 1.0), "gaze": tf.clip_by_value(gaze_map, 0.0, 1.0) * mask,
+          "mask": mask}
+
+
+def gaze2mask_stream(sbd: sources_lib.HostSource | tf.data.Dataset, *, global_batch_size: int = 32,
+                     image_size: int = 320, flip: float = 0.5, gaze: str = "gaussian", gaze_sigma: float = 0.25,
+                     seed: int = 0, start_step: int = 0, shuffle_buffer: int = 1024,
+                     process_index: int | None = None, process_count: int | None = None) -> tf.data.Dataset:
+  """Gaze2Mask-Net training batches: `image [B, S, S, 3]`, `gaze`, `mask [B, S, S, 1]` from SBD.
+
+  Args:
+    sbd: SBD examples (`image`, `instances`).
+    gaze: how the input gaze is made from the instance mask, one of
+      `hotspot.GUIDANCE_MODES` (see the module docstring).
+    gaze_sigma: its Gaussian sigma as a fraction of sqrt(instance area).
+    Others: as `egnet_stream` (the paper's batch: 32).
+
+  Returns:
+    Infinite dataset of this host's batches.
+  """
+  if gaze not in hotspot.GUIDANCE_MODES:
+    raise ValueError(f"gaze={gaze!r}: expected one of {hotspot.GUIDANCE_MODES}")
+  _check_keys(sbd, ("image", "instances"), "sbd")
+  make = lambda example, key: gaze2mask_example(example, key, image_size=image_size, flip=flip, gaze=gaze,
+                                                gaze_sigma=gaze_sigma)
+  return _host_stream([sbd], [make], [1.0], ["sbd"], stream="gaze2mask", global_batch_size=global_batch_size,
+                      seed=seed, start_step=start_step, shuffle_buffer=shuffle_buffer,
+                      process_index=process_index, process_count=process_count)
+
+
+# ------------------------------------------------------------------------ WCS-Net pairs
+
+def _weights(pair: Example, l1: float, l2: float) -> Example:
+  valid = tf.cast(pair.pop("valid"), tf.float32)
+  return {**pair, "l1": l1 * valid, "l2": l2 * valid}
+
+
+def salicon_pair(example: Example, key: tf.Tensor, config: pairs.PairConfig) -> Example:
+  """A SALICON image as a pair: its "object" is the salient region around the map's
+  peak (`config.salicon_object_threshold`), its hotspot the peak region; l1 = 1, l2 = 0."""
+  image = sources_lib.to_unit(sources_lib.decode_image(example["image"], 3))
+  gaze = tf.cast(sources_lib.decode_image(example["gaze"], 1), tf.float32)
+  gaze = gaze / tf.maximum(tf.reduce_max(gaze), 1.0)
+  peak = hotspot.peak_region(gaze, config.hotspot_threshold)
+  frame = pairs.Frame(image=image, mask=hotspot.peak_region(gaze, config.salicon_object_threshold),
+                      guidance=gaze if config.salicon_guidance == "gaze" else peak, hotspot=peak)
+  return _weights(pairs.static_pair(frame, key, config), l1=1.0, l2=0.0)
+
+
+def _mask_frame(image: tf.Tensor, mask: tf.Tensor, key: tf.Tensor, config: pairs.PairConfig) -> pairs.Frame:
+  mask = tf.cast(mask > 0, tf.float32)
+  guidance = hotspot.mask_guidance(mask, config.guidance, config.guidance_sigma, key)
+  return pairs.Frame(image=sources_lib.to_unit(image), mask=mask, guidance=guidance,
+                     hotspot=hotspot.peak_region(guidance, config.hotspot_threshold))
+
+
+def mask_pair(example: Example, key: tf.Tensor, config: pairs.PairConfig) -> Example:
+  """A salient-object image (DUTS) as a pair: its mask is the object, its guidance made
+  from the mask (`config.guidance`); l1 = 0, l2 = 1."""
+  k_guidance, k_pair = tf.unstack(tf.random.experimental.stateless_split(key, 2))
+  frame = _mask_frame(sources_lib.decode_image(example["image"], 3),
+                      sources_lib.decode_image(example["mask"], 1), k_guidance, config)
+  return _weights(pairs.static_pair(frame, k_pair, config), l1=0.0, l2=1.0)
+
+
+def video_pair(example: Example, key: tf.Tensor, config: pairs.PairConfig) -> Example:
+  """A video (DAVIS) as a pair: two annotated frames at most `config.max_gap` apart
+  (only these two are decoded); l1 = 0, l2 = 1."""
+  k_frames, k_template, k_search, k_pair = tf.unstack(tf.random.experimental.stateless_split(key, 4))
+  a, b = pairs.select_frames(example["has_mask"], k_frames, config.max_gap)
+
+  def frame(i, k):
+    return _mask_frame(sources_lib.decode_image(tf.gather(example["frames"], i), 3),
+                       sources_lib.decode_image(tf.gather(example["masks"], i), 1), k, config)
+
+  return _weights(pairs.video_pair(frame(a, k_template), frame(b, k_search), k_pair, config), l1=0.0, l2=1.0)
+
+
+_PAIR_KINDS = (  # (required features, maker), the first match wins.
+    (("frames", "masks", "has_mask"), video_pair),
+    (("image", "gaze"), salicon_pair),
+    (("image", "mask"), mask_pair),
+)
+
+
+def _pair_maker(source: sources_lib.HostSource | tf.data.Dataset, name: str, index: int, count: int,
+                config: pairs.PairConfig) -> Maker:
+  """The pair maker of a source, chosen by its features (video, gaze map or mask)."""
+  spec = sources_lib.as_host_source(source)(index, count).element_spec
+  for keys, make in _PAIR_KINDS:
+    if all(k in spec for k in keys):
+      return lambda example, key, make=make: _static_shapes(make(example, key, config), config.image_size)
+  raise ValueError(f"pair source {name!r}: expected video features (frames, masks, has_mask), a gaze map "
+                   f"(image, gaze) or an object mask (image, mask); got {list(spec)}")
+
+
+_PAIR_CHANNELS = {"template_image": 3, "template_mask": 1, "template_hotspot": 1, "search_image": 3,
+                  "search_mask": 1, "search_hotspot": 1}
+
+
+def _static_shapes(pair: Example, size: int) -> Example:
+  """Pin the shapes so every source's pairs have the same element spec."""
+  shapes = {k: [size, size, c] for k, c in _PAIR_CHANNELS.items()} | {"l1": [], "l2": []}
+  return {k: tf.ensure_shape(pair[k], shapes[k]) for k in shapes}
+
+
+def pair_stream(sources: Mapping[str, sources_lib.HostSource | tf.data.Dataset], weights: Mapping[str, float], *,
+                global_batch_size: int, config: pairs.PairConfig = pairs.PairConfig(), seed: int = 0,
+                start_step: int = 0, shuffle_buffer: int = 1024, process_index: int | None = None,
+                process_count: int | None = None) -> tf.data.Dataset:
+  """WCS-Net training pairs mixed from several sources.
+
+  Args:
+    sources: name -> source; each source's kind (video, SALICON-like gaze map,
+      DUTS-like mask) is read from its features.
+    weights: name -> relative sampling weight (same keys as `sources`).
+    global_batch_size: pairs per step over all hosts.
+    config: pair geometry, maps and augmentation.
+    seed, start_step, shuffle_buffer, process_index, process_count: as `egnet_stream`.
+
+  Returns:
+    Infinite dataset of this host's batches (keys in the module docstring).
+  """
+  if set(sources) != set(weights):
+    raise ValueError(f"pair sources {sorted(sources)} and weights {sorted(weights)} must name the same datasets")
+  names = list(sources)
+  index, count = sources_lib.resolve_hosts(process_index, process_count)
+  makers = [_pair_maker(sources[n], n, index, count, config) for n in names]
+  return _host_stream([sources[n] for n in names], makers, [weights[n] for n in names], names, stream="pairs",
+                      global_batch_size=global_batch_size, seed=seed, start_step=start_step,
+                      shuffle_buffer=shuffle_buffer, process_index=index, process_count=count)
+
+
+def stage1_stream(salicon, duts, *, weights: tuple[float, float] = (0.5, 0.5), global_batch_size: int = 15,
+                  **kwargs) -> tf.data.Dataset:
+  """WCS-Net stage 1: SALICON + DUTS static images mixed at random with `weights`
+  (SALICON, DUTS); the paper's batch: 15. Other arguments as `pair_stream`."""
+  return pair_stream({"salicon": salicon, "duts": duts}, {"salicon": weights[0], "duts": weights[1]},
+                     global_batch_size=global_batch_size, **kwargs)
+
+
+def stage2_stream(davis2016, salicon, *, weights: tuple[float, float] = (0.5, 0.5), global_batch_size: int = 10,
+                  **kwargs) -> tf.data.Dataset:
+  """WCS-Net stage 2: DAVIS-2016 train videos + SALICON mixed at random with `weights`
+  (DAVIS, SALICON); the paper's batch: 10. Other arguments as `pair_stream`."""
+  return pair_stream({"davis2016": davis2016, "salicon": salicon},
+                     {"davis2016": weights[0], "salicon": weights[1]}, global_batch_size=global_batch_size,
+                     **kwargs)
+
+
+STAGES = {
+    "egnet": (egnet_stream, ("salicon",)),
+    "gaze2mask": (gaze2mask_stream, ("sbd",)),
+    "stage1": (stage1_stream, ("salicon", "duts")),
+    "stage2": (stage2_stream, ("davis2016", "salicon")),
+}
+
+
+def stage_stream(stage: str, data_dir: str | os.PathLike, *, split: str = "train", **kwargs) -> tf.data.Dataset:
+  """A stage's stream over TFDS datasets built in `data_dir` (keyword arguments go to
+  the stage's function)."""
+  if stage not in STAGES:
+    raise ValueError(f"stage {stage!r}: expected one of {sorted(STAGES)}")
+  make, names = STAGES[stage]
+  return make(*(sources_lib.from_tfds(n, split, data_dir) for n in names), **kwargs)

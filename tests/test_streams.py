@@ -1,0 +1,211 @@
+"""The training streams: shapes, loss weights per source, mixing proportions, exact
+restart at step k, and disjoint per-host shards; on tiny hand-made in-memory sources
+(and, end to end, on synthetic data built into TFDS)."""
+import os
+
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from input_pipeline import augment
+from input_pipeline import pairs
+from input_pipeline import sampling
+from input_pipeline import streams
+
+H, W = 40, 56
+S = 32
+
+
+def _png(array: np.ndarray) -> bytes:
+  return tf.io.encode_png(array).numpy()
+
+
+def _disc(cy: float, cx: float, r: float, shape=(H, W)) -> np.ndarray:
+  yy, xx = np.mgrid[:shape[0], :shape[1]]
+  return ((yy - cy) ** 2 + (xx - cx) ** 2 <= r * r).astype(np.uint8)[..., None]
+
+
+def salicon_like(n: int, channel: int = 0) -> tf.data.Dataset:
+  """Images with a bright `channel`; a Gaussian gaze blob (max 255) at a known place."""
+  images, gazes = [], []
+  yy, xx = np.mgrid[:H, :W]
+  for i in range(n):
+    image = np.full([H, W, 3], 30, np.uint8)
+    image[..., channel] = 100 + i  # an id, for the shard test
+    cy, cx = 12 + i % 15, 15 + (3 * i) % 25
+    gaze = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * 5.0**2))
+    images.append(_png(image))
+    gazes.append(_png(np.round(255 * gaze / gaze.max()).astype(np.uint8)[..., None]))
+  return tf.data.Dataset.from_tensor_slices({"image": images, "gaze": gazes, "image_id": [str(i) for i in range(n)]})
+
+
+def duts_like(n: int, channel: int = 2) -> tf.data.Dataset:
+  images, masks = [], []
+  for i in range(n):
+    image = np.full([H, W, 3], 30, np.uint8)
+    image[..., channel] = 200
+    images.append(_png(image))
+    masks.append(_png(_disc(15 + i % 10, 20 + i % 17, 6 + i % 5)))
+  return tf.data.Dataset.from_tensor_slices({"image": images, "mask": masks})
+
+
+def davis_like(num_sequences: int, length: int = 12) -> tf.data.Dataset:
+  """Each sequence: a disc moving right; frame t annotated unless t % 4 == 3."""
+  def sequence(i):
+    frames = [_png(np.full([H, W, 3], 10 * t, np.uint8)) for t in range(length)]
+    masks = [_png(_disc(20, 10 + 2 * t + i, 5) if t % 4 != 3 else np.zeros([H, W, 1], np.uint8))
+             for t in range(length)]
+    return {"frames": frames, "masks": masks, "has_mask": [t % 4 != 3 for t in range(length)]}
+
+  seqs = [sequence(i) for i in range(num_sequences)]
+  return tf.data.Dataset.from_tensor_slices({k: [s[k] for s in seqs] for k in seqs[0]})
+
+
+def sbd_like(n: int) -> tf.data.Dataset:
+  """Square H x H images: two instances (ids 1, 2) with a void (255) ring around instance 1."""
+  images, instances = [], []
+  for i in range(n):
+    inst = np.zeros([H, H, 1], np.uint8)
+    inst[_disc(15, 15, 9, (H, H))[..., 0] > 0] = 255
+    inst[_disc(15, 15, 7, (H, H))[..., 0] > 0] = 1
+    inst[25:35, 20 + i % 10:35 + i % 10] = 2
+    images.append(_png(np.full([H, H, 3], 128, np.uint8)))
+    instances.append(_png(inst))
+  return tf.data.Dataset.from_tensor_slices({"image": images, "instances": instances})
+
+
+def _take(dataset: tf.data.Dataset, num: int) -> list[dict[str, np.ndarray]]:
+  return list(dataset.take(num).as_numpy_iterator())
+
+
+def test_egnet_stream_shapes_and_ranges():
+  batch = _take(streams.egnet_stream(salicon_like(5), global_batch_size=4, image_size=S, process_index=0,
+                                     process_count=1), 1)[0]
+  assert batch["image"].shape == (4, S, S, 3) and batch["image"].dtype == np.float32
+  assert batch["gaze"].shape == (4, S, S, 1) and batch["gaze"].dtype == np.float32
+  for v in batch.values():
+    assert 0.0 <= v.min() and v.max() <= 1.0
+  assert np.all(batch["gaze"].max(axis=(1, 2, 3)) > 0.9)
+
+
+def test_gaze2mask_stream_one_instance_without_void():
+  batches = _take(streams.gaze2mask_stream(sbd_like(4), global_batch_size=8, image_size=H, flip=0.0,
+                                           process_index=0, process_count=1), 2)
+  masks = np.concatenate([b["mask"] for b in batches])
+  gazes = np.concatenate([b["gaze"] for b in batches])
+  # Instance 1 (disc, 7 px radius) or instance 2 (10 x 15 box) -- never both, never the void ring.
+  picked_disc = masks[:, 15, 15, 0] == 1
+  picked_box = masks[:, 30, 30, 0] == 1
+  assert np.all(picked_disc ^ picked_box)
+  assert picked_disc.any() and picked_box.any()
+  assert np.all(masks[picked_disc][:, 15, 24, 0] == 0)  # void ring (radius 8..9) is not in the mask
+  assert np.all(gazes[masks == 0] == 0)
+  assert np.all(gazes.max(axis=(1, 2, 3)) > 0.8)
+
+
+def test_stage1_loss_weights_follow_the_source():
+  config = pairs.PairConfig(image_size=S, augment=augment.NO_AUGMENT)
+  batches = _take(streams.stage1_stream(salicon_like(6, channel=0), duts_like(6, channel=2), global_batch_size=6,
+                                        config=config, process_index=0, process_count=1), 4)
+  for batch in batches:
+    red = batch["search_image"][..., 0].mean(axis=(1, 2)) > batch["search_image"][..., 2].mean(axis=(1, 2))
+    np.testing.assert_array_equal(batch["l1"], red.astype(np.float32))  # SALICON images are red
+    np.testing.assert_array_equal(batch["l2"], (~red).astype(np.float32))
+    for key in ("template_image", "search_image"):
+      assert batch[key].shape == (6, S, S, 3)
+    for key in ("template_mask", "template_hotspot", "search_mask", "search_hotspot"):
+      assert batch[key].shape == (6, S, S, 1)
+      assert 0.0 <= batch[key].min() and batch[key].max() <= 1.0
+    assert np.all(batch["search_hotspot"].sum(axis=(1, 2, 3)) > 0)
+
+
+def test_stage2_video_pairs():
+  batches = _take(streams.stage2_stream(davis_like(3), salicon_like(4), weights=(1.0, 0.0), global_batch_size=4,
+                                        config=pairs.PairConfig(image_size=S, max_gap=2, augment=augment.NO_AUGMENT), process_index=0,
+                                        process_count=1), 3)
+  for batch in batches:
+    np.testing.assert_array_equal(batch["l1"], 0.0)
+    np.testing.assert_array_equal(batch["l2"], 1.0)
+    assert np.all(batch["template_mask"].sum(axis=(1, 2, 3)) > 0)
+    # Frames are uniform grey 10 * t: template and search differ by at most max_gap frames.
+    t_template = batch["template_image"][:, S // 2, S // 2, 0] * 255 / 10
+    t_search = batch["search_image"][:, S // 2, S // 2, 0] * 255 / 10
+    gap = np.abs(t_template - t_search)
+    assert np.all(gap <= 2 + 1e-3) and np.all(gap >= 1 - 1e-3)
+
+
+def test_mixture_choices_match_the_weights():
+  weights = [0.2, 0.5, 0.3]
+  n = 20000
+  choices = np.array(list(sampling.mixture_choices(weights, sampling.make_key(3), 0).take(n).as_numpy_iterator()))
+  for s, p in enumerate(weights):
+    assert abs(np.mean(choices == s) - p) < 4 * math.sqrt(p * (1 - p) / n)
+  # mixture_counts replays the same draws.
+  assert sampling.mixture_counts(weights, sampling.make_key(3), 5000) == [
+      int(np.sum(choices[:5000] == s)) for s in range(3)]
+
+
+def test_stage1_mixing_proportions():
+  p, n = 0.3, 240
+  batches = _take(streams.stage1_stream(salicon_like(5), duts_like(5), weights=(p, 1 - p), global_batch_size=24,
+                                        config=pairs.PairConfig(image_size=16), seed=7, process_index=0,
+                                        process_count=1), n // 24)
+  fraction = np.mean(np.concatenate([b["l1"] for b in batches]))
+  assert abs(fraction - p) < 4 * math.sqrt(p * (1 - p) / n)
+
+
+def _assert_batches_equal(a, b):
+  assert len(a) == len(b)
+  for x, y in zip(a, b):
+    assert x.keys() == y.keys()
+    for key in x:
+      np.testing.assert_array_equal(x[key], y[key], err_msg=key)
+
+
+@pytest.mark.parametrize("stage", ["stage1", "stage2"])
+def test_restart_at_step_k_yields_the_same_batches(stage):
+  """Small sources so the 3 + 4 steps cross epoch boundaries and mixing blocks."""
+  config = pairs.PairConfig(image_size=16)
+  kwargs = dict(global_batch_size=6, config=config, seed=11, shuffle_buffer=4, process_index=0, process_count=1)
+  if stage == "stage1":
+    make = lambda **kw: streams.stage1_stream(salicon_like(5), duts_like(4), **{**kwargs, **kw})
+  else:
+    make = lambda **kw: streams.stage2_stream(davis_like(3, length=6), salicon_like(4), **{**kwargs, **kw})
+  k = 3
+  full = _take(make(), k + 4)
+  resumed = _take(make(start_step=k), 4)
+  _assert_batches_equal(full[k:], resumed)
+  # And a different seed gives different batches.
+  other = _take(make(seed=12), 1)
+  assert not np.array_equal(other[0]["search_image"], full[0]["search_image"])
+
+
+def test_two_hosts_split_the_global_batch_without_overlap():
+  data = salicon_like(40)
+
+  def ids(index):
+    ds = streams.egnet_stream(data, global_batch_size=8, image_size=S, flip=0.0, shuffle_buffer=40,
+                              process_index=index, process_count=2)
+    return [np.round(b["image"][:, S // 2, S // 2, 0] * 255).astype(int) - 100 for b in _take(ds, 2)]
+
+  host0, host1 = ids(0), ids(1)
+  for step in range(2):
+    assert len(host0[step]) == len(host1[step]) == 4
+  seen0, seen1 = set(np.concatenate(host0)), set(np.concatenate(host1))
+  assert len(seen0) == len(seen1) == 8  # one epoch of each 20-example shard: no repeats
+  assert not seen0 & seen1
+
+
+def test_bad_arguments_are_named():
+  with pytest.raises(ValueError, match="global_batch_size=15"):
+    streams.stage1_stream(salicon_like(4), duts_like(4), process_index=0, process_count=2)
+  with pytest.raises(ValueError, match="lack feature"):
+    streams.egnet_stream(duts_like(2), global_batch_size=2, process_index=0, process_count=1)
+  with pytest.raises(ValueError, match="pair source 'duts'"):
+    streams.stage1_stream(salicon_like(4), sbd_like(2), global_batch_size=2, process_index=0, process_count=1)
+  with pytest.raises(ValueError, match="no examples"):
+    streams.egnet_stream(salicon_like(1), global_batch_size=2, process_index=1, process_count=2)
