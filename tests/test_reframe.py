@@ -13,7 +13,7 @@ import pytest
 from wcs_jax.io.video import FrameReader, VideoWriter
 from wcs_jax.reframing.camera_path import (CameraConfig, max_window_size,
                                            native_output_size, plan_camera_path)
-from wcs_jax.reframing.render import crop_window, draw_debug
+from wcs_jax.reframing.render import crop_window, draw_debug, render_videos
 from wcs_jax.reframing.targets import Observation, hotspot_peak, observe
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tools"))
@@ -244,6 +244,28 @@ def test_draw_debug_pads_to_even_and_dims_outside():
   assert canvas.shape == (46, 62, 3)
   assert (canvas[20, 30] == 200).all()
   assert (canvas[20, 5] == 80).all()
+
+
+def test_rendering_streams_in_flat_memory(tmp_path):
+  """600 frames of 320x180 (100 MiB if they were all kept, with the debug copies)."""
+  psutil = pytest.importorskip("psutil")
+  frame_size, num_frames = (320, 180), 600
+  centers = _trajectory(num_frames, frame_size)
+  observations = [Observation(focus=tuple(c), box=(*(c - 10), *(c + 10))) for c in centers]
+  path = plan_camera_path(observations, frame_size, CameraConfig(aspect=(1, 1)))
+  texture = _texture(frame_size)
+  process, rss = psutil.Process(), {}
+
+  def frames():
+    for t in range(num_frames):
+      if t in (100, num_frames - 1):
+        rss[t] = process.memory_info().rss
+      yield np.roll(texture, t, axis=1)
+
+  count = render_videos(frames(), path, observations, tmp_path / "o.mp4", (180, 180), 24,
+                        tmp_path / "o.debug.mp4")
+  assert count == num_frames
+  assert rss[num_frames - 1] - rss[100] < 20 * 2 ** 20
 
 
 # ----------------------------------------------------------------- tools/reframe.py

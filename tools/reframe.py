@@ -95,8 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
   defaults = CameraConfig()
   parser = argparse.ArgumentParser(
       description=__doc__.split("\n\n")[0],
-      epilog="Outputs beside OUT.mp4: OUT.debug.mp4, OUT.path.json, OUT.path.png.",
-      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+      epilog="Outputs beside OUT.mp4: OUT.debug.mp4, OUT.path.json, OUT.path.png.")
   parser.add_argument("--input", required=True,
                       help="video file (anything OpenCV decodes) or folder of frames "
                            "(jpg/png/bmp, sorted by name)")
@@ -122,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="with --masks-dir: follow the object of this id in palette "
                            "masks; default: every non-zero pixel is the object")
   parser.add_argument("--aspect", type=_aspect, default=(9.0, 16.0), metavar="W:H",
-                      help="aspect ratio of the output, e.g. 9:16, 1:1, 4:5, 16:9")
+                      help="aspect ratio of the output, e.g. 9:16, 1:1, 4:5, 16:9 (default 9:16)")
   parser.add_argument("--output", required=True, metavar="OUT.mp4",
                       help="reframed video; the debug video, path JSON and plot are "
                            "written beside it")
@@ -137,27 +136,29 @@ def build_parser() -> argparse.ArgumentParser:
   camera = parser.add_argument_group("camera (wcs_jax.reframing.camera_path.CameraConfig)")
   camera.add_argument("--zoom", type=float, default=defaults.zoom,
                       help="magnification relative to the largest window of the aspect: "
-                           "1 = that window, 2 = half its width and height")
+                           "1 = that window, 2 = half its width and height "
+                           "(default %(default)s)")
   camera.add_argument("--min-zoom", type=float, default=defaults.min_zoom,
                       help="zoom out at most to this to keep the object in view "
-                           "(= --zoom fixes the zoom)")
+                           "(= --zoom fixes the zoom) (default %(default)s)")
   camera.add_argument("--margin", type=float, default=defaults.margin,
                       help="space kept between the object's box and the window edge, "
-                           "fraction of the window size per side")
+                           "fraction of the window size per side (default %(default)s)")
   camera.add_argument("--smoothing-sigma", type=float, default=defaults.smoothing_sigma,
-                      help="zero-lag Gaussian smoothing of the targets, sigma in frames")
+                      help="zero-lag Gaussian smoothing of the targets, sigma in frames "
+                           "(default %(default)s)")
   camera.add_argument("--dead-zone", type=float, default=defaults.dead_zone,
                       help="the camera holds while the target stays within this fraction "
-                           "of the window size from its centre")
+                           "of the window size from its centre (default %(default)s)")
   camera.add_argument("--easing-sigma", type=float, default=defaults.easing_sigma,
                       help="Gaussian after the dead zone so pans start and stop "
-                           "gradually, sigma in frames")
+                           "gradually, sigma in frames (default %(default)s)")
   camera.add_argument("--max-pan-speed", type=float, default=defaults.max_pan_speed,
                       help="largest movement of the window centre per frame and axis, "
-                           "fraction of the frame's longer side")
+                           "fraction of the frame's longer side (default %(default)s)")
   camera.add_argument("--max-zoom-rate", type=float, default=defaults.max_zoom_rate,
                       help="largest change of ln(zoom) per frame; at most "
-                           "ln(1 + 2 max-pan-speed)")
+                           "ln(1 + 2 max-pan-speed) (default %(default)s)")
   return parser
 
 
