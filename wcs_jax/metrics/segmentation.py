@@ -134,6 +134,26 @@ def boundary_tolerance(shape: tuple[int, int], bound_th: float = BOUND_TH) -> in
   return int(math.ceil(bound_th * math.hypot(shape[0], shape[1])))
 
 
+def _object_window(union: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+  """Bounding box of the objects, grown by `margin` pixels and clipped to the frame.
+
+  Contours and their dilation by a disk of radius `margin - 1` computed inside this
+  window equal the full-frame ones restricted to it: a contour pixel lies at most one
+  pixel outside the objects, the window's rows and columns beyond that are background
+  (so the last-row and last-column rules of `seg2bmap` change nothing there unless the
+  window reaches the frame's own border, where they are the frame's rules), and the
+  dilation is only read at contour pixels. Scoring only the window makes F several
+  times faster on frames where the object is small. None when there is no object.
+  """
+  rows = np.flatnonzero(union.any(axis=1))
+  if rows.size == 0:
+    return None
+  cols = np.flatnonzero(union.any(axis=0))
+  height, width = union.shape
+  return (slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, height)),
+          slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, width)))
+
+
 def boundary_precision_recall(annotation: np.ndarray, segmentation: np.ndarray,
                               void: np.ndarray | None = None,
                               bound_th: float = BOUND_TH) -> tuple[float, float]:
@@ -156,14 +176,18 @@ def boundary_precision_recall(annotation: np.ndarray, segmentation: np.ndarray,
   if void is not None:
     annotation = annotation & ~void
     segmentation = segmentation & ~void
-  fg_boundary = seg2bmap(segmentation)
-  gt_boundary = seg2bmap(annotation)
+  radius = boundary_tolerance(annotation.shape, bound_th)
+  window = _object_window(annotation | segmentation, radius + 1)
+  if window is None:
+    return 1.0, 1.0  # no contour on either side
+  fg_boundary = seg2bmap(segmentation[window])
+  gt_boundary = seg2bmap(annotation[window])
   n_fg = np.count_nonzero(fg_boundary)
   n_gt = np.count_nonzero(gt_boundary)
   if n_fg == 0 or n_gt == 0:
     # Rules of the official code; no dilation needed.
     return (1.0 if n_fg == 0 else 0.0), (1.0 if n_gt == 0 else 0.0)
-  element = disk(boundary_tolerance(annotation.shape, bound_th))
+  element = disk(radius)
   # cv2.dilate pads with the neutral element of max (zero), like a binary dilation.
   fg_dilated = cv2.dilate(fg_boundary.view(np.uint8), element).view(bool)
   gt_dilated = cv2.dilate(gt_boundary.view(np.uint8), element).view(bool)
