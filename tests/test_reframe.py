@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from wcs_jax.io import masks as mask_io
 from wcs_jax.io.video import FrameReader, VideoWriter
 from wcs_jax.reframing.camera_path import (CameraConfig, max_window_size,
                                            native_output_size, plan_camera_path)
@@ -322,6 +323,40 @@ def test_cli_on_synthetic_video(synthetic_clip, tmp_path, capsys):
   # The disc is red; the window is on it, so the rendered frames show it.
   middle = frames[20].astype(int)
   assert ((middle[..., 0] > 150) & (middle[..., 1] < 110)).sum() > 100
+
+
+def test_cli_follows_the_chosen_object_of_palette_masks(synthetic_clip, tmp_path):
+  """Object 2 is the moving disc, object 1 a static distractor in a corner."""
+  root, centers, radius = synthetic_clip
+  masks = tmp_path / "palette"
+  for t, center in enumerate(centers):
+    label_map = _disc_mask(center, radius, (160, 96)).astype(np.uint8) * 2
+    label_map[80:90, 5:15] = 1
+    mask_io.write_palette_png(masks / f"{t:05d}.png", label_map)
+  targets = {}
+  for object_id in (None, 2):
+    output = tmp_path / f"object_{object_id}.mp4"
+    reframe.main(["--input", str(root / "clip.mp4"), "--masks-dir", str(masks),
+                  "--aspect", "1:1", "--zoom", "2", "--output", str(output), "--no-debug"]
+                 + ([] if object_id is None else ["--object-id", str(object_id)]))
+    path = json.loads(output.with_suffix(".path.json").read_text())
+    targets[object_id] = np.array([f["target"] for f in path["frames"]])
+  np.testing.assert_allclose(targets[2], centers, atol=0.6)  # the disc's centroid
+  assert np.abs(targets[None] - centers).max() > 5  # the union's centroid is not
+
+
+def test_cli_errors_for_video_input(synthetic_clip, tmp_path):
+  root, _, _ = synthetic_clip
+  masks = tmp_path / "masks"
+  masks.mkdir()
+  for mask in sorted((root / "masks").glob("*.png"))[:-1]:
+    (masks / mask.name).write_bytes(mask.read_bytes())
+  base = ["--input", str(root / "clip.mp4"), "--output", str(tmp_path / "o.mp4")]
+  with pytest.raises(SystemExit, match="more frames than the camera path's 39"):
+    reframe.main(base + ["--masks-dir", str(masks)])
+  missing = r"masks: no hotspot map named 00039\.\* for mask .*00039.png"
+  with pytest.raises(SystemExit, match=missing):
+    reframe.main(base + ["--masks-dir", str(root / "masks"), "--hotspots-dir", str(masks)])
 
 
 @pytest.mark.parametrize("aspect, size, expected", [

@@ -37,7 +37,7 @@ import numpy as np
 from tqdm import tqdm
 
 from wcs_jax.io import masks as mask_io
-from wcs_jax.io.video import FrameReader, VideoInfo, list_image_files
+from wcs_jax.io.video import FrameReader, list_image_files
 from wcs_jax.reframing.camera_path import (CameraConfig, native_output_size,
                                            plan_camera_path)
 from wcs_jax.reframing.render import plot_camera_path, render_videos
@@ -118,8 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "file names as the masks; without it the mask's centroid is "
                            "the focus")
   source.add_argument("--object-id", type=int,
-                      help="with --masks-dir: follow the object of this id in palette "
-                           "masks; default: every non-zero pixel is the object")
+                      help="follow the object of this id (palette masks, or the tracker's "
+                           "objects); default: every non-zero pixel is the object")
   parser.add_argument("--aspect", type=_aspect, default=(9.0, 16.0), metavar="W:H",
                       help="aspect ratio of the output, e.g. 9:16, 1:1, 4:5, 16:9 (default 9:16)")
   parser.add_argument("--output", required=True, metavar="OUT.mp4",
@@ -168,16 +168,19 @@ def load_observations(args: argparse.Namespace, reader: FrameReader) -> list[Obs
     return _observations_from_tracker(args, reader)
   return _observations_from_files(pathlib.Path(args.masks_dir),
                                   pathlib.Path(args.hotspots_dir) if args.hotspots_dir else None,
-                                  args.object_id, reader.info)
+                                  args.object_id, reader)
 
 
 def _observations_from_files(masks_dir: pathlib.Path, hotspots_dir: pathlib.Path | None,
                              object_id: int | None,
-                             info: VideoInfo) -> list[Observation | None]:
+                             reader: FrameReader) -> list[Observation | None]:
+  info = reader.info
   mask_files = list_image_files(masks_dir)
-  if info.num_frames is not None and len(mask_files) != info.num_frames:
-    raise ValueError(f"{masks_dir}: {len(mask_files)} masks for {info.num_frames} frames; "
-                     "expected one mask per frame")
+  # A folder's frame count is exact; a video container's may not be, so a video's
+  # count is checked while rendering, against the frames actually decoded.
+  if reader.path.is_dir() and len(mask_files) != info.num_frames:
+    raise ValueError(f"{masks_dir}: {len(mask_files)} masks for {info.num_frames} frames "
+                     f"in {reader.path}; expected one mask per frame")
   hotspot_files = {}
   if hotspots_dir is not None:
     hotspot_files = {p.stem: p for p in list_image_files(hotspots_dir)}
@@ -216,7 +219,7 @@ def _observations_from_tracker(args: argparse.Namespace,
 
   Expects `wcs_jax.inference.Tracker.from_workdir(workdir)` whose `track(frames,
   init=..., clicks=..., boxes=...)` yields, per frame, an object with `mask`
-  (`[H, W]` object ids) and `hotspot` (`[H, W]` map of the first object).
+  (`[H, W]` object ids) and `hotspot` (`[H, W]` map).
   """
   try:
     inference = importlib.import_module("wcs_jax.inference")
@@ -231,15 +234,20 @@ def _observations_from_tracker(args: argparse.Namespace,
   init = "click" if args.click else "box" if args.box else "auto"
   results = tracker.track(reader, init=init, clicks=[args.click] if args.click else None,
                           boxes=[args.box] if args.box else None)
-  return [observe(np.asarray(r.mask) == 1, np.asarray(r.hotspot))
-          for r in tqdm(results, desc="tracking", unit="frame", leave=False)]
+  observations = []
+  for result in tqdm(results, desc="tracking", unit="frame", leave=False):
+    label_map = np.asarray(result.mask)
+    mask = label_map > 0 if args.object_id is None else label_map == args.object_id
+    observations.append(observe(mask, np.asarray(result.hotspot)))
+  return observations
 
 
 def output_paths(output: pathlib.Path) -> dict[str, pathlib.Path]:
   """OUT.mp4 and the files written beside it."""
-  stem = output.with_suffix("")
-  return {"video": output, "debug": stem.with_suffix(".debug.mp4"),
-          "json": stem.with_suffix(".path.json"), "plot": stem.with_suffix(".path.png")}
+  def beside(suffix):
+    return output.with_name(output.stem + suffix)
+  return {"video": output, "debug": beside(".debug.mp4"), "json": beside(".path.json"),
+          "plot": beside(".path.png")}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -247,8 +255,8 @@ def main(argv: list[str] | None = None) -> None:
   args = parser.parse_args(argv)
   if args.workdir is None and (args.click or args.box):
     parser.error("--click and --box need --workdir (they initialise the tracker)")
-  if args.masks_dir is None and (args.hotspots_dir or args.object_id is not None):
-    parser.error("--hotspots-dir and --object-id need --masks-dir")
+  if args.masks_dir is None and args.hotspots_dir:
+    parser.error("--hotspots-dir needs --masks-dir (the tracker makes its own hotspots)")
   if args.click and args.box:
     parser.error("give --click or --box, not both")
   output = pathlib.Path(args.output)
