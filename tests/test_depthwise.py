@@ -1,0 +1,65 @@
+"""The two depth-wise convolution formulations compute the same function."""
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from wcs_jax.models import layers
+from wcs_jax.ops import depthwise
+
+CASES = list(itertools.product([1, 2], [3, 5], ["SAME", "keras"], [(13, 16), (16, 16)]))
+
+
+def _padding(mode, size, k, stride):
+  return layers.correct_pad(size, k) if mode == "keras" else mode
+
+
+@pytest.mark.parametrize("stride,k,mode,size", CASES)
+def test_shifted_equals_grouped_values_and_gradients(stride, k, mode, size):
+  rng = np.random.default_rng(stride * 100 + k)
+  x = jnp.asarray(rng.normal(size=(2, *size, 6)), jnp.float32)
+  w = jnp.asarray(rng.normal(size=(k, k, 1, 6)), jnp.float32)
+  cot = None
+  outs, grads = {}, {}
+  for impl in ("grouped", "shifted"):
+    f = lambda x, w, impl=impl: depthwise.depthwise_conv2d(
+        x, w, stride=stride, padding=_padding(mode, size, k, stride), implementation=impl)
+    y = jax.jit(f)(x, w)
+    if cot is None:
+      cot = jnp.asarray(rng.normal(size=y.shape), jnp.float32)
+    outs[impl] = y
+    grads[impl] = jax.jit(jax.grad(lambda x, w, f=f: jnp.sum(f(x, w) * cot), argnums=(0, 1)))(x, w)
+  np.testing.assert_allclose(outs["shifted"], outs["grouped"], atol=1e-5, rtol=1e-5)
+  for g_shift, g_group in zip(grads["shifted"], grads["grouped"]):
+    np.testing.assert_allclose(g_shift, g_group, atol=1e-4, rtol=1e-5)
+
+
+def test_same_padding_matches_tensorflow_output_size():
+  x = jnp.ones((1, 13, 16, 2))
+  w = jnp.ones((3, 3, 1, 2))
+  y = depthwise.depthwise_conv2d(x, w, stride=2, padding="SAME", implementation="shifted")
+  assert y.shape == (1, 7, 8, 2)
+  # Rows need 2 pixels of padding (one each side), columns 1 (TF puts it right), so
+  # the top-left output sees 2 rows x 3 columns and the bottom-right 2 x 2.
+  assert float(y[0, 0, 0, 0]) == 6.0
+  assert float(y[0, 6, 7, 0]) == 4.0
+  assert float(y[0, 3, 3, 0]) == 9.0
+
+
+def test_hand_made_values():
+  x = jnp.arange(16, dtype=jnp.float32).reshape(1, 4, 4, 1)
+  w = jnp.zeros((3, 3, 1, 1)).at[0, 0, 0, 0].set(1.0)  # picks the up-left neighbour
+  y = depthwise.depthwise_conv2d(x, w, stride=1, padding="SAME", implementation="shifted")
+  expected = np.zeros((4, 4))
+  expected[1:, 1:] = np.arange(16).reshape(4, 4)[:-1, :-1]
+  np.testing.assert_array_equal(np.asarray(y)[0, :, :, 0], expected)
+
+
+def test_resolve_per_platform():
+  assert depthwise.resolve("auto", "cpu") == "shifted"
+  assert depthwise.resolve("auto", "gpu") == "grouped"
+  assert depthwise.resolve("grouped", "cpu") == "grouped"
+  with pytest.raises(ValueError, match="depthwise implementation"):
+    depthwise.resolve("fast")

@@ -1,0 +1,82 @@
+"""Imported backbone weights on disk: `DIR/backbone.safetensors` + `DIR/backbone.json`.
+
+`tools/import_backbone.py` writes them; a training config starts an encoder from them
+with `config.backbone_init = DIR`. Tensors are stored flat under "/"-joined Flax paths
+("params/stem_conv/kernel", "batch_stats/stem_bn/mean", ...) in safetensors, so the
+file loads without pickle and from any framework.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+from wcs_jax.models import encoders
+from wcs_jax.models import keras_import
+
+WEIGHTS_FILE = "backbone.safetensors"
+META_FILE = "backbone.json"
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, np.ndarray]:
+  """{"a": {"b": x}} -> {"a/b": x}."""
+  out = {}
+  for key, value in tree.items():
+    path = f"{prefix}/{key}" if prefix else str(key)
+    if hasattr(value, "items"):
+      out.update(flatten(value, path))
+    else:
+      out[path] = np.asarray(value)
+  return out
+
+
+def unflatten(flat: dict[str, np.ndarray]) -> dict:
+  """{"a/b": x} -> {"a": {"b": x}}."""
+  tree: dict = {}
+  for path, value in flat.items():
+    node = tree
+    *parents, leaf = path.split("/")
+    for key in parents:
+      node = node.setdefault(key, {})
+    node[leaf] = value
+  return tree
+
+
+def save_backbone(directory: str | os.PathLike, variables: dict, arch: str, source: str) -> pathlib.Path:
+  """Writes an encoder's 3-channel variables and what they are to `directory`."""
+  directory = pathlib.Path(directory)
+  directory.mkdir(parents=True, exist_ok=True)
+  flat = {k: np.ascontiguousarray(v, np.float32) for k, v in flatten(variables).items()}
+  tmp = directory / (WEIGHTS_FILE + ".tmp")
+  save_file(flat, str(tmp), metadata={"arch": arch})
+  os.replace(tmp, directory / WEIGHTS_FILE)  # never leave a half-written weights file
+  meta = {"arch": arch, "in_channels": int(flat[f"params/{'/'.join(encoders.stem_path(arch))}/kernel"].shape[2]),
+          "source": source, "format": "flax variables, '/'-joined paths"}
+  (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+  return directory
+
+
+def load_backbone(directory: str | os.PathLike, in_channels: int = 3, arch: str | None = None) -> dict:
+  """Encoder variables {"params", "batch_stats"} from `directory`.
+
+  Args:
+    directory: written by `tools/import_backbone.py`.
+    in_channels: input channels of the encoder to start; channels beyond the stored
+      ones start at zero (Gaze2Mask-Net's gaze channel).
+    arch: when given, the stored arch must be this one.
+  """
+  directory = pathlib.Path(directory)
+  weights, meta_path = directory / WEIGHTS_FILE, directory / META_FILE
+  for path in (weights, meta_path):
+    if not path.is_file():
+      raise FileNotFoundError(f"{path} not found: expected a backbone written by "
+                              "`python tools/import_backbone.py --arch ARCH ... --output DIR`")
+  meta = json.loads(meta_path.read_text())
+  if arch is not None and meta["arch"] != arch:
+    raise ValueError(f"{directory} holds a {meta['arch']} backbone, but the config asks for {arch}")
+  variables = unflatten(load_file(str(weights)))
+  variables = keras_import.adapt_in_channels(variables, encoders.stem_path(meta["arch"]), in_channels)
+  return variables
