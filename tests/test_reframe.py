@@ -2,7 +2,6 @@
 to end on a synthetic video and on DAVIS-2016 ground truth."""
 import importlib.util
 import json
-import math
 import pathlib
 import sys
 
