@@ -5,6 +5,8 @@ import importlib.util
 import json
 import math
 import pathlib
+import sys
+import types
 
 import cv2
 import numpy as np
@@ -44,7 +46,7 @@ def box(shape, top, left, height, width):
   return mask
 
 
-def write_grey(path, mask, suffix=None):
+def write_grey(path, mask):
   path = pathlib.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   cv2.imwrite(str(path), (mask > 0).astype(np.uint8) * 255)
@@ -259,6 +261,38 @@ def test_workdir_without_tracker_is_a_clear_error(evaluate, davis_tree, tmp_path
   message = error_of(evaluate, "--dataset", "davis2016", "--data-dir", root,
                      "--workdir", tmp_path / "run", "--output", tmp_path / "out.json")
   assert "needs the tracker" in message and "wcs_jax.inference" in message
+
+
+def test_workdir_tracks_then_scores(evaluate, davis_tree, tmp_path, monkeypatch, capsys):
+  """The --workdir path with a stand-in for the tracker's interface (issue 6)."""
+  root, _ = davis_tree
+  seen = {}
+
+  class StandInTracker:
+    """Predicts the object on even frames, nothing on odd ones."""
+
+    @classmethod
+    def from_workdir(cls, workdir):
+      seen["workdir"] = workdir
+      return cls()
+
+    def track(self, frames, init):
+      seen["init"] = init
+      for index, frame in enumerate(frames):
+        assert frame.shape == SHAPE + (3,) and frame.dtype == np.uint8
+        yield types.SimpleNamespace(mask=OBJECT if index % 2 == 0 else OBJECT * 0)
+
+  monkeypatch.setitem(sys.modules, "wcs_jax.inference",
+                      types.SimpleNamespace(Tracker=StandInTracker))
+  report = run(evaluate, "--dataset", "davis2016", "--data-dir", root, "--workdir",
+               tmp_path / "run", "--output", tmp_path / "out.json")
+  assert seen == {"workdir": tmp_path / "run", "init": "auto"}
+  # Scored frames 1, 2, 3: J = 0, 1, 0 in both sequences.
+  assert report["J"]["mean"] == pytest.approx(1 / 3)
+  assert report["seconds_per_frame"] >= 0
+  assert sorted(p.name for p in (tmp_path / "out.tracks/alpha").iterdir()) == [
+      f"{i:05d}.png" for i in range(5)]
+  assert "s per frame" in capsys.readouterr().out
 
 
 def test_crf_without_pydensecrf_is_a_clear_error(evaluate, davis_tree, tmp_path):

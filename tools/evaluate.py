@@ -134,22 +134,21 @@ def track_benchmark(workdir: pathlib.Path, benchmark: Sequence[benchmarks.Benchm
         "--workdir: tracking from a workdir needs the tracker (package wcs_jax.inference), "
         "which this checkout does not have; run the tracker elsewhere and score its masks "
         "with --results-dir instead") from error
-  from wcs_jax.io.video import FrameReader, list_image_files  # pylint: disable=import-outside-toplevel
   tracker = inference.Tracker.from_workdir(workdir)
-  seconds, frames = 0.0, 0
+  seconds, count = 0.0, 0
   for sequence in benchmark:
     if sequence.images_dir is None:
       raise benchmarks.LayoutError(f"sequence '{sequence.name}': no frames folder to track")
-    names = [p.stem for p in list_image_files(sequence.images_dir)]
-    with FrameReader(sequence.images_dir) as reader:
-      outputs = iter(tracker.track(reader, init="auto"))
-      for name in names:
-        start = time.perf_counter()
-        output = next(outputs)
-        seconds += time.perf_counter() - start
-        frames += 1
-        mask_io.write_palette_png(tracks_dir / sequence.name / f"{name}.png", np.asarray(output.mask))
-  return seconds / max(frames, 1)
+    paths = benchmarks.list_frames(sequence.images_dir)
+    outputs = iter(tracker.track((benchmarks.read_rgb(p) for p in paths), init="auto"))
+    for path in paths:
+      start = time.perf_counter()
+      output = next(outputs)
+      seconds += time.perf_counter() - start
+      count += 1
+      mask_io.write_palette_png(tracks_dir / sequence.name / f"{path.stem}.png",
+                                np.asarray(output.mask))
+  return seconds / max(count, 1)
 
 
 def _crf_postprocess() -> benchmarks.Postprocess:
@@ -196,9 +195,10 @@ def format_segmentation_table(dataset: str, result: protocols.BenchmarkResult,
 
 def format_hotspot_table(result: benchmarks.HotspotResult, method: str = "Ours") -> str:
   """Tab. 5: KLD, NSS, CC and SIM, then the per-sequence values."""
+  def row(name: str, values: dict[str, float]) -> str:
+    return f"  {name:<24}" + "".join(f"{values[k]:>8.3f}" for k in ("KLD", "NSS", "CC", "SIM"))
+
   header = f"  {'':<24}" + "".join(f"{k:>8}" for k in ("KLD ↓", "NSS ↑", "CC ↑", "SIM ↑"))
-  row = lambda name, values: f"  {name:<24}" + "".join(  # noqa: E731
-      f"{values[k]:>8.3f}" for k in ("KLD", "NSS", "CC", "SIM"))
   lines = [f"Tab. 5  hotspot ({result.num_images} maps)", header, row(method, result.metrics), ""]
   lines += [row(name, values) for name, values in result.sequences.items()]
   return "\n".join(lines)
@@ -213,7 +213,10 @@ def write_segmentation_csv(path: pathlib.Path, result: protocols.BenchmarkResult
   with path.open("w", newline="") as file:
     writer = csv.writer(file)
     writer.writerow(["level", "name", "category"] + fields)
-    stats_row = lambda j, f: [getattr(x, s) for x in (j, f) for s in _STATISTICS]  # noqa: E731
+
+    def stats_row(j: protocols.Statistics, f: protocols.Statistics) -> list[float]:
+      return [getattr(x, s) for x in (j, f) for s in _STATISTICS]
+
     for name, seq in result.sequences.items():
       writer.writerow(["sequence", name, categories.get(name) or ""] + stats_row(seq.J, seq.F))
     for name, (j, f) in (result.categories or {}).items():

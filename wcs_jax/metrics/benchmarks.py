@@ -312,7 +312,10 @@ def score_results(benchmark: Sequence[BenchmarkSequence], results_dir: str | os.
       truth = read_ground_truth(frame)
       prediction = read_prediction(sequence_dir / f"{frame.name}.png", truth.shape, resize)
       if postprocess is not None:
-        prediction = postprocess(_read_rgb(frame), prediction)
+        if frame.image is None:
+          raise LayoutError(f"sequence '{sequence.name}' frame '{frame.name}': no image to "
+                            "post-process with")
+        prediction = postprocess(read_rgb(frame.image), prediction)
       j_values.append(segmentation.region_similarity(truth, prediction))
       f_values.append(segmentation.contour_accuracy(truth, prediction, bound_th=bound_th))
     per_sequence[sequence.name] = protocols.score_sequence(j_values, f_values)
@@ -320,12 +323,21 @@ def score_results(benchmark: Sequence[BenchmarkSequence], results_dir: str | os.
   return protocols.aggregate(per_sequence, category_of)
 
 
-def _read_rgb(frame: AnnotatedFrame) -> np.ndarray:
-  if frame.image is None or not frame.image.is_file():
-    raise LayoutError(f"frame '{frame.name}': image {frame.image} not found (needed by --crf)")
-  image = cv2.imread(str(frame.image), cv2.IMREAD_COLOR)
+def list_frames(images_dir: pathlib.Path) -> list[pathlib.Path]:
+  """All frames of a sequence, in temporal (sorted file name) order."""
+  frames = _files(_require_dir(images_dir, "frames"), _IMAGE_SUFFIXES)
+  if not frames:
+    raise LayoutError(f"no frames ({', '.join(_IMAGE_SUFFIXES)}) in {images_dir}")
+  return frames
+
+
+def read_rgb(path: pathlib.Path) -> np.ndarray:
+  """A frame as `[H, W, 3]` uint8 RGB."""
+  if not path.is_file():
+    raise LayoutError(f"frame {path} not found")
+  image = cv2.imread(str(path), cv2.IMREAD_COLOR)
   if image is None:
-    raise ValueError(f"{frame.image}: not a readable image")
+    raise ValueError(f"{path}: not a readable image")
   return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
@@ -374,11 +386,17 @@ def score_hotspots(results_dir: str | os.PathLike, gt_dir: str | os.PathLike) ->
     sequence = relative.parts[0] if len(relative.parts) > 1 else "."
     per_image.setdefault(sequence, []).append(values)
 
-  def mean(rows: list[dict[str, float]]) -> dict[str, float]:
-    with np.errstate(invalid="ignore"):
-      return {key: float(np.nanmean([row[key] for row in rows])) if any(
-          not np.isnan(row[key]) for row in rows) else float("nan") for key in saliency.METRICS}
-
   every_image = [row for rows in per_image.values() for row in rows]
-  return HotspotResult(mean(every_image), {name: mean(rows) for name, rows in per_image.items()},
+  return HotspotResult(_mean_over_images(every_image),
+                       {name: _mean_over_images(rows) for name, rows in per_image.items()},
                        len(every_image))
+
+
+def _mean_over_images(rows: list[dict[str, float]]) -> dict[str, float]:
+  """Per metric, the mean over the images where it is defined (NaN if none)."""
+  means = {}
+  for key in saliency.METRICS:
+    values = np.array([row[key] for row in rows])
+    defined = values[~np.isnan(values)]
+    means[key] = float(defined.mean()) if defined.size else float("nan")
+  return means

@@ -3,9 +3,10 @@
 Per sequence (Perazzi et al. 2016, Sec. 3.3; official code `db_statistics`):
 * Mean: the mean over the scored frames (NaN frames ignored).
 * Recall: the fraction of scored frames whose value exceeds 0.5.
-* Decay: the scored frames are cut into 4 temporal bins at the indices
-  `round(linspace(1, T, 5)) - 1` (bins share their end frames: bin i runs from index
-  i to index i + 1 inclusive); Decay = mean of the first bin - mean of the last.
+* Decay: the scored frames are cut into 4 temporal bins at the edges
+  `e = round(linspace(1, T, 5)) - 1`; bin i holds frames e[i] to e[i + 1] inclusive
+  (neighbouring bins share their edge frame); Decay = mean of the first bin - mean
+  of the last.
   The official code casts these indices to uint8, which wraps for sequences longer
   than 256 frames (a bug, not a definition: DAVIS sequences are at most 104 frames,
   but SegTrackv2 has longer ones); here they are plain integers, identical below 257
@@ -13,9 +14,10 @@ Per sequence (Perazzi et al. 2016, Sec. 3.3; official code `db_statistics`):
 
 Per benchmark:
 * DAVIS-2016 (Tab. 1 of the paper): the first and the last frame of each sequence
-  are not scored (the first is given to semi-supervised methods; the official code
-  drops both for every method); the dataset Mean, Recall and Decay are the means over
-  sequences of the per-sequence values; J&F = (J Mean + F Mean) / 2.
+  are not scored (the official DAVIS-2016 code, davis-matlab `eval_result.m`, sweeps
+  frames 2..N-1 for every method, unsupervised ones included); the dataset Mean,
+  Recall and Decay are the means over sequences of the per-sequence values;
+  J&F = (J Mean + F Mean) / 2.
 * SegTrackv2 (Tab. 2): every annotated frame is scored; the same means over sequences.
 * YouTube-Objects (Tab. 3): every annotated frame (every 10th frame) is scored; a
   category's value is the mean over its sequences, the dataset's value the mean over
