@@ -15,7 +15,7 @@ Layout read from `manual_dir` (either form of the split lists):
 The DAVIS-2016 form lists every frame with its annotation, and both must exist; with
 the DAVIS-2017 form the frames are every image of `JPEGImages/480p/<seq>/` and a frame
 is annotated where `Annotations/480p/<seq>/<frame>.png` exists. When both forms are
-present the DAVIS-2016 one is read. A split whose list is missing is not built (the
+present the DAVIS-2017 one is read (as `wcs_jax.metrics.benchmarks` does). A split whose list is missing is not built (the
 log says so). Note that the DAVIS-2017 download re-annotates some DAVIS-2016
 sequences with several objects; merged, they are close to, not identical with, the
 DAVIS-2016 masks.
@@ -73,10 +73,10 @@ class Davis2016(base.ManualBuilder):
     for split, filename in _SPLIT_FILES.items():
       davis2016_list = root / "ImageSets" / "480p" / filename
       davis2017_list = root / "ImageSets" / "2016" / filename
-      if davis2016_list.is_file():
-        found[split] = (root, davis2016_list, "frames")
-      elif davis2017_list.is_file():
+      if davis2017_list.is_file():
         found[split] = (root, davis2017_list, "sequences")
+      elif davis2016_list.is_file():
+        found[split] = (root, davis2016_list, "frames")
       else:
         missing[split] = (f"neither {davis2016_list} (DAVIS-2016 form) nor "
                           f"{davis2017_list} (DAVIS-2017 form) exists")

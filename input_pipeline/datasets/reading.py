@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 import pathlib
 
 import cv2
@@ -190,10 +189,3 @@ def mask_png(mask: np.ndarray) -> bytes:
   """PNG bytes of a `[H, W]` bool/0-1 mask as single-channel uint8 0/1."""
   return encode_png(np.asarray(mask, bool).astype(np.uint8))
 
-
-def relative(path: pathlib.Path, root: pathlib.Path) -> str:
-  """`path` relative to `root` when inside it (for short log lines), else as is."""
-  try:
-    return os.fspath(path.relative_to(root))
-  except ValueError:
-    return os.fspath(path)

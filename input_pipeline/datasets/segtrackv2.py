@@ -7,14 +7,16 @@ Layout read from `manual_dir` (the extracted `SegTrackv2.zip`):
 
     JPEGImages/<seq>/<frame>.png|.bmp|.jpg
     GroundTruth/<seq>/<frame>.png|.bmp            one object
-    GroundTruth/<seq>/<k>/<frame>.png|.bmp        several objects, k = 1, 2, ...
+    GroundTruth/<seq>/<k>/<frame>.png|.bmp        several objects, one sub-folder
+                                                  each (k = 1, 2, ...)
 
 A frame's masks are the files with the frame's stem (extensions may differ: e.g.
 penguin's frames are .bmp and its masks .png) in the sequence folder or in its
 numbered object folders; they are merged into one foreground (values >= 128 of the
 0/255 masks, whose few intermediate values mark overlaps). A frame without any mask
-file has `has_mask` False. `ImageSets/` is not read: the frames of a sequence are the
-images of its folder in name order.
+file has `has_mask` False. `ImageSets/` is not read: the sequences are the folders of
+`JPEGImages/` and their frames the images in name order. This is the layout
+`wcs_jax.metrics.benchmarks` scores (`tools/evaluate.py --dataset segtrackv2`).
 
 Split: test. Features: `video.video_features()`, `category` "".
 """
@@ -72,8 +74,7 @@ class Segtrackv2(base.ManualBuilder):
     for sequence_dir in sequences:
       name = sequence_dir.name
       truth = reading.require_dir(root / "GroundTruth" / name, f"the masks of sequence {name}")
-      object_dirs = sorted((p for p in truth.iterdir() if p.is_dir() and p.name.isdigit()),
-                           key=lambda p: int(p.name))
+      object_dirs = sorted(p for p in truth.iterdir() if p.is_dir())
       mask_dirs = object_dirs or [truth]
       frames = []
       for image in reading.list_images(sequence_dir, f"the frames of sequence {name}"):

@@ -16,7 +16,8 @@ Every frame of `images/` is in the sequence, annotated or not (`has_mask`); shot
 without a `labels/` folder are not part of the benchmark and are skipped.
 
 Sequence names are `<category>_<video>_<shot>` (e.g. "aeroplane_0001_001"), frame
-names the image stems ("frame0011").
+names the image stems ("frame0011"): the names `wcs_jax.metrics.benchmarks` uses for
+`PRED/<sequence>/<frame>.png` (`tools/evaluate.py --dataset youtube_objects`).
 
 Split: test. Features: `video.video_features()`, `category` the folder's category.
 """
@@ -100,7 +101,7 @@ def _number(path: pathlib.Path) -> int | None:
 def _shot_frames(shot_dir: pathlib.Path, labels: pathlib.Path) -> list[video.Frame] | None:
   """Frames of one shot with their label files; None if it has no label file."""
   label_files = [p for p in labels.iterdir()
-                 if p.is_file() and p.suffix.lower() in (".jpg", ".jpeg", ".png")]
+                 if p.is_file() and p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp")]
   if not label_files:
     return None
   images = reading.list_images(shot_dir / "images",
