@@ -1,0 +1,140 @@
+"""Speed figures on this machine, printed as markdown tables.
+
+    python tools/benchmark.py --pipeline                      # synthetic data, S = 320
+    python tools/benchmark.py --pipeline --data-dir ~/tensorflow_datasets
+
+Each section is one function taking the parsed flags and returning a markdown table;
+a `--<section>` flag selects it (several may be given; none means all). To add a
+section: write `<name>_section(args) -> str`, add its flags in `add_<name>_flags`, and
+list it in `SECTIONS`.
+
+Sections
+- `--pipeline`: examples per second of every training stream (input_pipeline/streams.py)
+  at the paper's batch sizes, on TFDS datasets from `--data-dir`, or, by default, on
+  synthetic data written at the real datasets' image sizes and built into a temporary
+  folder; plus the time to the first batch when resuming at a late step.
+"""
+import argparse
+import os
+import pathlib
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+# The repo root first: the editable install may expose `input_pipeline` only as a namespace
+# package, whose builder modules TFDS then cannot locate.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+
+def _markdown(header: list[str], rows: list[list]) -> str:
+  lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+  lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
+  return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- pipeline
+
+# Image sizes (W, H) of the real datasets, so decoding and cropping cost what they will.
+_SYNTHETIC_SIZES = {"salicon": (640, 480), "duts": (400, 300), "sbd": (500, 375), "davis2016": (854, 480)}
+# The paper's batch sizes (Sec. 3.3).
+_PAPER_BATCH = {"egnet": 32, "gaze2mask": 32, "stage1": 15, "stage2": 10}
+
+
+def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
+  group = parser.add_argument_group("--pipeline")
+  group.add_argument("--data-dir", default=None,
+                     help="TFDS data dir holding built salicon, duts, sbd and davis2016 (train splits); "
+                          "default: synthetic data built into a temporary folder")
+  group.add_argument("--image-size", type=int, default=320, help="crop side S (default 320, the paper's)")
+  group.add_argument("--batches", type=int, default=10, help="timed batches per stream (default 10)")
+  group.add_argument("--warmup", type=int, default=2,
+                     help="untimed batches first, while tf.data's AUTOTUNE settles (default 2)")
+  group.add_argument("--num", type=int, default=48,
+                     help="synthetic images per image dataset; videos get a quarter (default 48)")
+  group.add_argument("--resume-step", type=int, default=100_000,
+                     help="step of the resume-time measurement (default 100000)")
+
+
+def _build_synthetic(root: pathlib.Path, num: int) -> pathlib.Path:
+  from input_pipeline import build
+  from input_pipeline import synthetic
+  data_dir = root / "tfds"
+  for name, size in _SYNTHETIC_SIZES.items():
+    count = max(num // 4, 2) if name == "davis2016" else num
+    start = time.perf_counter()
+    synthetic.write(name, root / "src" / name, count, seed=0, size=size)
+    build.build(name, root / "src" / name, data_dir)
+    print(f"  synthetic {name}: {count} at {size[0]}x{size[1]}, written and built in "
+          f"{time.perf_counter() - start:.1f} s", file=sys.stderr)
+  return data_dir
+
+
+def _time_stream(make_dataset, batches: int, warmup: int) -> tuple[float, float]:
+  """(seconds to build the stream and get its first batch, seconds per batch after
+  `warmup`)."""
+  start = time.perf_counter()
+  iterator = make_dataset().as_numpy_iterator()
+  next(iterator)
+  first = time.perf_counter() - start
+  for _ in range(max(warmup - 1, 0)):
+    next(iterator)
+  if not batches:
+    return first, float("nan")
+  start = time.perf_counter()
+  for _ in range(batches):
+    next(iterator)
+  return first, (time.perf_counter() - start) / batches
+
+
+def pipeline_section(args: argparse.Namespace) -> str:
+  """Examples/s of each stage's stream, one host, at the paper's batch sizes."""
+  import tensorflow as tf
+  tf.config.set_visible_devices([], "GPU")
+  from input_pipeline import pairs
+  from input_pipeline import streams
+
+  with tempfile.TemporaryDirectory(prefix="benchmark_pipeline_") as tmp:
+    data_dir = args.data_dir or _build_synthetic(pathlib.Path(tmp), args.num)
+    rows = []
+    for stage, batch in _PAPER_BATCH.items():
+      kwargs = dict(global_batch_size=batch, process_index=0, process_count=1)
+      if stage.startswith("stage"):
+        kwargs["config"] = pairs.PairConfig(image_size=args.image_size)
+      else:
+        kwargs["image_size"] = args.image_size
+      first, per_batch = _time_stream(lambda: streams.stage_stream(stage, data_dir, **kwargs), args.batches,
+                                      args.warmup)
+      resumed, _ = _time_stream(lambda: streams.stage_stream(stage, data_dir, start_step=args.resume_step, **kwargs),
+                                0, 0)
+      rows.append([stage, batch, args.image_size, f"{batch / per_batch:.1f}", f"{1000 * per_batch:.0f}",
+                   f"{first:.1f}", f"{resumed:.1f}"])
+  source = f"TFDS in {args.data_dir}" if args.data_dir else "synthetic data at the real datasets' sizes"
+  title = (f"Input pipeline, one host, {os.cpu_count()} CPU cores, {source} "
+           f"({args.batches} batches after {args.warmup} warm-up):")
+  return title + "\n\n" + _markdown(
+      ["stream", "batch", "S", "examples/s", "ms/batch", "first batch (s)",
+       f"first batch resuming at step {args.resume_step} (s)"], rows)
+
+
+SECTIONS = {"pipeline": (add_pipeline_flags, pipeline_section)}
+
+
+def main(argv: list[str] | None = None) -> int:
+  parser = argparse.ArgumentParser(
+      description="Speed figures of this project on this machine, as markdown tables. "
+                  "Select sections with their flags; none selects all.")
+  for name, (add_flags, _) in SECTIONS.items():
+    parser.add_argument(f"--{name}", action="store_true", help=f"run the {name} section")
+    add_flags(parser)
+  args = parser.parse_args(argv)
+  chosen = [name for name in SECTIONS if getattr(args, name)] or list(SECTIONS)
+  for name in chosen:
+    print(SECTIONS[name][1](args))
+    print()
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
