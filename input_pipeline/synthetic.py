@@ -247,16 +247,25 @@ def _sample_appearance(rng: np.random.Generator) -> _Appearance:
 
 
 def _draw_object(canvas: np.ndarray, motion: ObjectMotion, appearance: _Appearance,
-                 t: int, grid: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+                 t: int) -> np.ndarray:
   """Paints object `motion` at frame t onto `canvas` ([H, W, 3] float32, in place).
 
   Returns:
     `[H, W]` bool: the pixels the object covers.
   """
-  xs, ys = grid
-  dx, dy = xs - motion.center[t, 0], ys - motion.center[t, 1]
+  height, width = canvas.shape[:2]
+  covered = np.zeros((height, width), bool)
+  cx, cy = motion.center[t]
   cos, sin = math.cos(motion.theta[t]), math.sin(motion.theta[t])
   unit = motion.radius * motion.scale[t]
+  # Only the box that can hold the object is computed: r(a) <= 1 + sum |A_k|.
+  extent = unit * max(motion.aspect) * (1.0 + np.abs(motion.amplitudes[t]).sum()) + 1.0
+  x0, x1 = max(int(cx - extent), 0), min(int(math.ceil(cx + extent)) + 1, width)
+  y0, y1 = max(int(cy - extent), 0), min(int(math.ceil(cy + extent)) + 1, height)
+  if x0 >= x1 or y0 >= y1:
+    return covered
+  dx = np.arange(x0, x1, dtype=np.float32)[None, :] - cx
+  dy = np.arange(y0, y1, dtype=np.float32)[:, None] - cy
   # Object units: the base (undeformed) shape is the unit disc.
   u = (cos * dx + sin * dy) / (motion.aspect[0] * unit)
   v = (-sin * dx + cos * dy) / (motion.aspect[1] * unit)
@@ -270,24 +279,25 @@ def _draw_object(canvas: np.ndarray, motion: ObjectMotion, appearance: _Appearan
   map_x = ((u / 3.0 + 0.5) * (side - 1)).astype(np.float32)
   map_y = ((v / 3.0 + 0.5) * (side - 1)).astype(np.float32)
   colour = cv2.remap(texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-  canvas[inside] = colour[inside]
+  box = canvas[y0:y1, x0:x1]
+  box[inside] = colour[inside]
   if motion.spot is not None:
     distance = np.hypot(u - motion.spot[0], v - motion.spot[1]) / _SPOT_RADIUS
     spot = inside & (distance <= 1.0)
     # Brightest at the centre: a small radial highlight inside the coloured disc.
     glow = np.clip(1.0 - distance[spot], 0.0, 1.0)[:, None]
-    canvas[spot] = appearance.spot_colour * (1.0 - 0.5 * glow) + 0.5 * glow
-  return inside
+    box[spot] = appearance.spot_colour * (1.0 - 0.5 * glow) + 0.5 * glow
+  covered[y0:y1, x0:x1] = inside
+  return covered
 
 
 def _background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
   """Noise texture with 1-3 spot-less textured distractor blobs baked in."""
   canvas = noise_texture(rng, height, width, cell=rng.uniform(16, 48))
-  grid = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
   for _ in range(rng.integers(1, 4)):
     motion = sample_motion(rng, 1, (width, height), with_spot=False,
                            radius_range=(0.05, 0.12))
-    _draw_object(canvas, motion, _sample_appearance(rng), 0, grid)
+    _draw_object(canvas, motion, _sample_appearance(rng), 0)
   return canvas
 
 
@@ -343,14 +353,13 @@ def _render(motion_rng: np.random.Generator, appearance_rng: np.random.Generator
   pad = int(0.15 * max(width, height))
   background = _background(appearance_rng, height + 2 * pad, width + 2 * pad)
   appearances = [_sample_appearance(appearance_rng) for _ in motions]
-  grid = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
   frames = np.empty((num_frames, height, width, 3), np.uint8)
   masks = np.zeros((num_frames, num_objects, height, width), bool)
   for t in range(num_frames):
     x0, y0 = np.rint(pan[t]).astype(int)
     canvas = background[y0:y0 + height, x0:x0 + width].copy()
     for k, (motion, appearance) in enumerate(zip(motions, appearances)):
-      covered = _draw_object(canvas, motion, appearance, t, grid)
+      covered = _draw_object(canvas, motion, appearance, t)
       masks[t, :k] &= ~covered
       masks[t, k] = covered
     frames[t] = np.clip(np.rint(canvas * 255.0), 0, 255).astype(np.uint8)
