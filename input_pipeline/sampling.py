@@ -74,6 +74,7 @@ def source_order(dataset: tf.data.Dataset, size: int, key: tf.Tensor, start: int
   Returns:
     Dataset of `(j, element)`, `j = start, start + 1, ...` int64.
   """
+  @tf.autograph.experimental.do_not_convert
   def epoch(e):
     seed = tf.random.stateless_uniform([], fold(key, e), minval=None, maxval=None, dtype=tf.int64)
     return dataset.shuffle(shuffle_buffer, seed=seed)
@@ -109,7 +110,8 @@ def mixture_choices(weights: Sequence[float], key: tf.Tensor, start: int) -> tf.
   boundaries = tf.math.cumsum(_probabilities(weights))[:-1]
   first_block, offset = divmod(start, MIX_BLOCK)
   blocks = tf.data.Dataset.range(first_block, _MAX_EPOCHS)
-  choices = blocks.map(lambda b: _block_choices(boundaries, key, b)).unbatch()
+  choices = blocks.map(tf.autograph.experimental.do_not_convert(lambda b: _block_choices(boundaries, key, b)))
+  choices = choices.unbatch()
   return choices.skip(offset)
 
 

@@ -209,3 +209,54 @@ def test_bad_arguments_are_named():
     streams.stage1_stream(salicon_like(4), sbd_like(2), global_batch_size=2, process_index=0, process_count=1)
   with pytest.raises(ValueError, match="no examples"):
     streams.egnet_stream(salicon_like(1), global_batch_size=2, process_index=1, process_count=2)
+
+
+# ------------------------------------------------- end to end: synthetic -> TFDS -> stream
+
+@pytest.fixture(scope="module")
+def built_data_dir(tmp_path_factory) -> str:
+  """The four training datasets, written by input_pipeline.synthetic in their official
+  layouts and built with the TFDS builders (tiny: 64 x 48 images, 6-frame videos)."""
+  from input_pipeline import build
+  from input_pipeline import synthetic
+  root = tmp_path_factory.mktemp("synthetic")
+  for name, num in (("salicon", 6), ("duts", 6), ("sbd", 6), ("davis2016", 4)):
+    extra = {"num_frames": 6} if name == "davis2016" else {}
+    synthetic.write(name, root / "src" / name, num, seed=0, size=(64, 48), **extra)
+    build.build(name, root / "src" / name, root / "tfds")
+  return str(root / "tfds")
+
+
+@pytest.mark.parametrize("stage", sorted(streams.STAGES))
+def test_stage_streams_on_built_synthetic_data(built_data_dir, stage):
+  kwargs = dict(global_batch_size=4, process_index=1, process_count=2)
+  if stage.startswith("stage"):
+    kwargs["config"] = pairs.PairConfig(image_size=S)
+  else:
+    kwargs["image_size"] = S
+  batch = _take(streams.stage_stream(stage, built_data_dir, **kwargs), 1)[0]
+  expected = {"egnet": {"image", "gaze"}, "gaze2mask": {"image", "gaze", "mask"}}.get(
+      stage, {"template_image", "template_mask", "template_hotspot", "search_image", "search_mask",
+              "search_hotspot", "l1", "l2"})
+  assert set(batch) == expected
+  for key, value in batch.items():
+    assert value.dtype == np.float32 and value.shape[0] == 2
+    if key not in ("l1", "l2"):
+      assert value.shape[1:3] == (S, S) and 0.0 <= value.min() and value.max() <= 1.0
+  if stage == "stage1":
+    np.testing.assert_array_equal(batch["l1"] + batch["l2"], 1.0)  # every object found: one of the two
+  if stage == "stage2":
+    assert set(batch["l1"] * 2 + batch["l2"]) <= {1.0, 2.0}  # DAVIS (l2 only) or SALICON (l1 only)
+
+
+def test_restart_on_built_tfds(built_data_dir):
+  make = lambda start: streams.stage_stream("stage2", built_data_dir, global_batch_size=4, seed=5,
+                                            start_step=start, shuffle_buffer=2, process_index=0, process_count=1,
+                                            config=pairs.PairConfig(image_size=16))
+  full = _take(make(0), 5)
+  _assert_batches_equal(full[3:], _take(make(3), 2))
+
+
+def test_unbuilt_dataset_is_named(tmp_path):
+  with pytest.raises(FileNotFoundError, match="'salicon' is not built"):
+    streams.stage_stream("stage1", tmp_path, global_batch_size=2, process_index=0, process_count=1)
