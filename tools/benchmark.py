@@ -13,6 +13,9 @@ Sections
   at the paper's batch sizes, on TFDS datasets from `--data-dir`, or, by default, on
   synthetic data written at the real datasets' image sizes and built into a temporary
   folder; plus the time to the first batch when resuming at a late step.
+- `--encoder`: forward and forward+backward time of an encoder (default EfficientNet-B2,
+  320x320, batch 1) with each depth-wise formulation, beside `keras.applications` on
+  TensorFlow in the same run.
 """
 import argparse
 import os
@@ -118,7 +121,72 @@ def pipeline_section(args: argparse.Namespace) -> str:
        f"first batch resuming at step {args.resume_step} (s)"], rows)
 
 
-SECTIONS = {"pipeline": (add_pipeline_flags, pipeline_section)}
+# ----------------------------------------------------------------------------- encoder
+
+def add_encoder_flags(parser: argparse.ArgumentParser) -> None:
+  group = parser.add_argument_group("--encoder")
+  group.add_argument("--encoder-arch", default="efficientnet-b2", help="encoder to time (default efficientnet-b2)")
+  group.add_argument("--encoder-size", type=int, default=320, help="input side (default 320)")
+  group.add_argument("--encoder-batch", type=int, default=1, help="batch size (default 1)")
+  group.add_argument("--encoder-repeats", type=int, default=20, help="timed calls, median reported (default 20)")
+
+
+def _median_ms(fn, repeats: int) -> float:
+  fn()
+  fn()
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - start)
+  times.sort()
+  return 1000 * times[len(times) // 2]
+
+
+def encoder_section(args: argparse.Namespace) -> str:
+  """Forward and forward+backward time of the encoder with each depth-wise formulation,
+  beside the same `keras.applications` model's forward pass on TensorFlow, in one run."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf.config.set_visible_devices([], "GPU")
+  from wcs_jax.models import encoders, keras_import  # pylint: disable=g-import-not-at-top
+
+  arch, size, batch = args.encoder_arch, args.encoder_size, args.encoder_batch
+  x = np.random.default_rng(0).uniform(0, 1, (batch, size, size, 3)).astype(np.float32)
+  keras_model = keras_import.build_keras_model(arch)
+  keras_input = tf.constant(255 * x if arch.startswith("efficientnet") else
+                            tf.keras.applications.resnet.preprocess_input(255 * x))
+  keras_forward = tf.function(lambda t: keras_model(t, training=False))
+  rows = [["Keras on TensorFlow", "-", f"{_median_ms(lambda: keras_forward(keras_input).numpy(), args.encoder_repeats):.1f}",
+           "-", "-"]]
+  impls = ("shifted", "grouped") if arch.startswith("efficientnet") else ("-",)
+  for impl in impls:
+    encoder = encoders.build_encoder(arch, depthwise_impl=impl if impl != "-" else "auto")
+    variables = jax.jit(encoder.init)(jax.random.key(0), x)
+    forward = jax.jit(lambda v, x, e=encoder: e.apply(v, x))
+
+    def loss(params, x, e=encoder, stats=variables["batch_stats"]):
+      levels, _ = e.apply({"params": params, "batch_stats": stats}, x, train=True, mutable=["batch_stats"],
+                          rngs={"dropout": jax.random.key(0)})
+      return sum(jnp.mean(jnp.square(level)) for level in levels)
+
+    backward = jax.jit(jax.value_and_grad(loss))
+    start = time.perf_counter()
+    jax.block_until_ready(forward(variables, x))
+    compile_s = time.perf_counter() - start
+    fwd = _median_ms(lambda: jax.block_until_ready(forward(variables, x)), args.encoder_repeats)
+    bwd = _median_ms(lambda: jax.block_until_ready(backward(variables["params"], x)),
+                     max(3, args.encoder_repeats // 4))
+    rows.append([f"JAX ({jax.default_backend()})", impl, f"{fwd:.1f}", f"{bwd:.1f}", f"{compile_s:.1f}"])
+  title = f"Encoder {arch}, {batch}x{size}x{size}, jit, median after warm-up:"
+  return title + "\n\n" + _markdown(["backend", "depth-wise conv", "forward (ms)", "forward+backward (ms)",
+                                      "forward compile (s)"], rows)
+
+
+SECTIONS = {"pipeline": (add_pipeline_flags, pipeline_section),
+            "encoder": (add_encoder_flags, encoder_section)}
 
 
 def main(argv: list[str] | None = None) -> int:
