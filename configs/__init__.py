@@ -1,0 +1,1 @@
+"""Training configs, one per stage (see common.py for the fields)."""

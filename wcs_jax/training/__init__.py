@@ -1,0 +1,1 @@
+"""Training: the trainer loop, pure update steps, losses, checkpoints and metrics."""

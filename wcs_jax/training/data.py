@@ -1,0 +1,108 @@
+"""The trainer's input: a stage's tf.data stream turned into global device batches.
+
+`host_batches` builds this host's stream (`input_pipeline.streams.stage_stream`, which
+reads the host's disjoint shard of every source and yields `batch_size /
+process_count` examples per step, batch `k` a pure function of `(seed, host, k)`), and
+`global_batches` assembles each step's per-host pieces into one global array per field
+sharded over the mesh's data axis (`jax.make_array_from_process_local_data`).
+
+`prepare_synthetic` writes the embedded procedural datasets (input_pipeline.synthetic)
+in their official layouts and builds them with the project's TFDS builders, exactly
+as a user's downloads would be built; process 0 builds, the other hosts wait.
+"""
+from __future__ import annotations
+
+import pathlib
+from typing import Any, Iterator
+
+from absl import logging
+import jax
+from jax.experimental import multihost_utils
+import ml_collections
+import numpy as np
+
+from input_pipeline import augment
+from input_pipeline import pairs
+from input_pipeline import streams
+
+# The TFDS datasets each stage streams from (in the stream's argument order).
+STAGE_DATASETS = {stage: names for stage, (_, names) in streams.STAGES.items()}
+
+
+def stream_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  """The stage-specific keyword arguments of the stage's stream, from `config.input`."""
+  inp = config.input
+  if config.stage == "egnet":
+    return {"flip": inp.flip}
+  if config.stage == "gaze2mask":
+    return {"flip": inp.flip, "gaze": inp.gaze, "gaze_sigma": inp.gaze_sigma}
+  fields = inp.pairs.to_dict()
+  fields["augment"] = augment.AugmentConfig(**fields["augment"])
+  return {"weights": tuple(inp.weights),
+          "config": pairs.PairConfig(image_size=inp.image_size, **fields)}
+
+
+def host_batches(config: ml_collections.ConfigDict, data_dir: str | pathlib.Path, *,
+                 start_step: int) -> Iterator[dict[str, np.ndarray]]:
+  """This host's numpy batches from step `start_step` on (infinite)."""
+  stream = streams.stage_stream(
+      config.stage, data_dir, split=config.input.split, global_batch_size=config.batch_size,
+      image_size=config.input.image_size, seed=config.seed, start_step=start_step,
+      shuffle_buffer=config.input.shuffle_buffer, process_index=jax.process_index(),
+      process_count=jax.process_count(), **stream_kwargs(config))
+  return stream.as_numpy_iterator()
+
+
+def global_batches(batches: Iterator[dict[str, np.ndarray]],
+                   sharding: jax.sharding.NamedSharding) -> Iterator[dict[str, jax.Array]]:
+  """Per-host numpy batches -> global arrays split along the batch axis.
+
+  Each host's piece becomes the rows of the global batch that live on its devices;
+  one batch is transferred ahead so the copy overlaps the previous step.
+  """
+  def put(batch):
+    return {k: jax.make_array_from_process_local_data(sharding, np.asarray(v)) for k, v in batch.items()}
+
+  ahead = put(next(batches))
+  for batch in batches:
+    current, ahead = ahead, put(batch)
+    yield current
+  yield ahead
+
+
+def data_dir(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> pathlib.Path:
+  """The TFDS data directory of a run: the synthetic cache or `config.input.data_dir`."""
+  if config.input.synthetic.enabled:
+    cache = config.input.synthetic.cache_dir or pathlib.Path(workdir) / "synthetic_data"
+    return pathlib.Path(cache) / "tfds"
+  if not config.input.data_dir:
+    raise ValueError("config.input.data_dir is empty: pass --config.input.data_dir=DIR, the TFDS "
+                     "--data-dir the datasets were built into (python -m input_pipeline.build), or "
+                     "use the embedded synthetic data (`configs/<stage>.py:synthetic`)")
+  return pathlib.Path(config.input.data_dir)
+
+
+def prepare_synthetic(config: ml_collections.ConfigDict, tfds_dir: pathlib.Path) -> None:
+  """Writes and builds the synthetic stand-ins of the stage's datasets into `tfds_dir`.
+
+  The raw layouts go to `tfds_dir/../raw/<name>`; a dataset already built there is
+  reused (the data are a pure function of the synthetic seed, num and size).
+  """
+  if jax.process_index() == 0:
+    for name in STAGE_DATASETS[config.stage]:
+      _build_synthetic(name, config.input.synthetic, tfds_dir)
+  multihost_utils.sync_global_devices("synthetic data ready")
+
+
+def _build_synthetic(name: str, synthetic: ml_collections.ConfigDict, tfds_dir: pathlib.Path) -> None:
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  from input_pipeline import datasets  # pylint: disable=g-import-not-at-top
+  from input_pipeline import synthetic as synthetic_lib  # pylint: disable=g-import-not-at-top
+
+  builder = datasets.BUILDERS[name](data_dir=str(tfds_dir))
+  if builder.is_prepared():
+    return
+  raw = tfds_dir.parent / "raw" / name
+  logging.info("writing %d synthetic %s examples to %s", synthetic.num, name, raw)
+  synthetic_lib.write(name, raw, synthetic.num, seed=synthetic.seed, size=tuple(synthetic.size))
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(raw)))

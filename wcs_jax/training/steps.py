@@ -1,0 +1,160 @@
+"""Pure update steps of the three networks (Sec. 3.3).
+
+Each stage has a loss function `loss_fn(params, batch_stats, frozen, batch, rng) ->
+(loss, (terms, new_batch_stats))` whose static dependencies (the Flax module, the
+frozen teacher, the gaze source) are keyword-only arguments bound with
+`functools.partial`; `train_step` turns any of them into one optimiser update. All of
+them are pure, so the trainer jits them over the device mesh and the tests call them
+directly.
+
+`TrainState.frozen` holds the variables of the networks this stage does not train,
+keyed by network name: Gaze2Mask-Net's EG-Net (it computes the input gaze), and for
+WCS-Net both first-frame networks, carried along unchanged so that a WCS-Net workdir
+holds everything inference needs.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from wcs_jax.training import losses
+
+# The networks a stage can train, and the batch fields each one's step reads.
+NETWORKS = ("egnet", "gaze2mask", "wcsnet")
+BATCH_FIELDS = {
+    "egnet": ("image", "gaze"),
+    "gaze2mask": ("image", "gaze", "mask"),
+    "wcsnet": ("template_image", "template_mask", "template_hotspot", "search_image",
+               "search_mask", "search_hotspot", "l1", "l2"),
+}
+GAZE_SOURCES = ("egnet", "stream")
+
+Batch = dict[str, jax.Array]
+LossFn = Callable[..., tuple[jax.Array, tuple[dict[str, jax.Array], Any]]]
+
+
+@flax.struct.dataclass
+class TrainState:
+  """Everything a checkpoint holds.
+
+  Attributes:
+    step: int32 scalar, the number of updates done.
+    params: the trained network's parameters (float32).
+    batch_stats: its batch-norm running statistics.
+    opt_state: the optax state.
+    frozen: {network name: {"params", "batch_stats"}} of the networks not trained here.
+  """
+  step: jax.Array
+  params: Any
+  batch_stats: Any
+  opt_state: Any
+  frozen: Any
+
+
+def _apply_train(model: nn.Module, params, batch_stats, rng, *inputs):
+  """Runs `model` in training mode; returns (outputs, new batch_stats)."""
+  out, updates = model.apply({"params": params, "batch_stats": batch_stats}, *inputs, train=True,
+                             mutable=["batch_stats"], rngs={"dropout": rng})
+  return out, updates["batch_stats"]
+
+
+def egnet_loss(params, batch_stats, frozen, batch: Batch, rng, *, model: nn.Module):
+  """EG-Net: cross entropy of the predicted gaze map against the SALICON map.
+
+  Batch: "image" [B, S, S, 3], "gaze" [B, S, S, 1] (continuous, max 1).
+  """
+  del frozen
+  logits, new_stats = _apply_train(model, params, batch_stats, rng, batch["image"])
+  loss = jnp.mean(losses.pixel_cross_entropy(logits, batch["gaze"]))
+  return loss, ({"loss_gaze": loss}, new_stats)
+
+
+def gaze2mask_input(frozen, batch: Batch, *, egnet: nn.Module | None, gaze_source: str) -> jax.Array:
+  """The gaze channel Gaze2Mask-Net is trained with, [B, S, S, 1] in [0, 1].
+
+  "egnet" (the paper): the frozen EG-Net's prediction on the image, restricted to the
+  ground-truth instance mask (`sigmoid(E) * M`, no renormalisation, so the values are
+  those EG-Net gives the tracker at inference). "stream": the stream's own "gaze"
+  field (a gaze-like map made from the mask, `input_pipeline.hotspot.mask_guidance`),
+  for training Gaze2Mask-Net without an EG-Net.
+  """
+  if gaze_source == "stream":
+    return batch["gaze"]
+  if gaze_source != "egnet":
+    raise ValueError(f"gaze_source must be one of {GAZE_SOURCES}, got {gaze_source!r}")
+  gaze = jax.nn.sigmoid(egnet.apply(frozen["egnet"], batch["image"], train=False))
+  return jax.lax.stop_gradient(gaze * batch["mask"])
+
+
+def gaze2mask_loss(params, batch_stats, frozen, batch: Batch, rng, *, model: nn.Module,
+                   egnet: nn.Module | None, gaze_source: str):
+  """Gaze2Mask-Net: cross entropy of the predicted mask against the instance mask.
+
+  Batch: "image" [B, S, S, 3], "mask" [B, S, S, 1] binary, and "gaze" [B, S, S, 1]
+  (read only with gaze_source="stream").
+  """
+  gaze = gaze2mask_input(frozen, batch, egnet=egnet, gaze_source=gaze_source)
+  logits, new_stats = _apply_train(model, params, batch_stats, rng, batch["image"], gaze)
+  loss = jnp.mean(losses.pixel_cross_entropy(logits, batch["mask"]))
+  return loss, ({"loss_mask": loss}, new_stats)
+
+
+def wcsnet_loss(params, batch_stats, frozen, batch: Batch, rng, *, model: nn.Module):
+  """WCS-Net: `L = l1 * L_hotspot + l2 * L_mask` per sample (see `losses.wcs_loss`).
+
+  Batch: the pair fields of `BATCH_FIELDS["wcsnet"]`, maps [B, S, S, C], l1/l2 [B].
+  """
+  del frozen
+  out, new_stats = _apply_train(model, params, batch_stats, rng, batch["template_image"],
+                                batch["template_mask"], batch["template_hotspot"],
+                                batch["search_image"])
+  loss, terms = losses.wcs_loss(out.get("mask"), out.get("hotspot"), batch["search_mask"],
+                                batch["search_hotspot"], batch["l1"], batch["l2"])
+  return loss, (terms, new_stats)
+
+
+def train_step(state: TrainState, batch: Batch, *, loss_fn: LossFn,
+               optimizer: optax.GradientTransformation,
+               learning_rate_fn: optax.Schedule, seed: int) -> tuple[TrainState, dict[str, jax.Array]]:
+  """One optimiser update on a (global) batch.
+
+  The dropout (drop-connect) key is `fold_in(seed, step)`: a function of the step
+  alone, so a resumed run draws the same masks as an uninterrupted one.
+
+  Returns:
+    (new state, metrics): "loss", the loss terms, "grad_norm", "param_norm" (global L2
+    norms) and "learning_rate", all float32 scalars.
+  """
+  rng = jax.random.fold_in(jax.random.PRNGKey(seed), state.step)
+  grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+  (loss, (terms, new_stats)), grads = grad_fn(state.params, state.batch_stats, state.frozen,
+                                              batch, rng)
+  updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+  params = optax.apply_updates(state.params, updates)
+  metrics = {"loss": loss, **terms, "grad_norm": optax.global_norm(grads),
+             "param_norm": optax.global_norm(params),
+             "learning_rate": jnp.asarray(learning_rate_fn(state.step), jnp.float32)}
+  new_state = state.replace(step=state.step + 1, params=params, batch_stats=new_stats,
+                            opt_state=opt_state)
+  return new_state, metrics
+
+
+def make_loss_fn(network: str, model: nn.Module, *, egnet: nn.Module | None = None,
+                 gaze_source: str = "egnet") -> LossFn:
+  """The loss function of `network` with its dependencies bound."""
+  if network == "egnet":
+    return functools.partial(egnet_loss, model=model)
+  if network == "gaze2mask":
+    if gaze_source == "egnet" and egnet is None:
+      raise ValueError("gaze_source='egnet' needs the frozen EG-Net module")
+    return functools.partial(gaze2mask_loss, model=model, egnet=egnet, gaze_source=gaze_source)
+  if network == "wcsnet":
+    return functools.partial(wcsnet_loss, model=model)
+  raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
+

@@ -1,0 +1,320 @@
+"""The training loop of every stage: `train_and_evaluate(config, workdir)`.
+
+Read top to bottom, in the order it runs: logging, mesh, input, model and optimizer,
+sharding, update step, checkpoint, loop. One function serves the four stages of
+Sec. 3.3 (EG-Net, Gaze2Mask-Net, WCS-Net stage 1 and 2); `config.stage` selects the
+stream and the network, and a config holding `chain` (configs/smoke.py) runs several
+stages in sequence into subfolders of one workdir.
+
+Data parallelism: one SPMD program (`jax.jit`) over a one-axis mesh of every device of
+every host; each batch is one global array sharded along its batch axis, the train
+state is replicated. The gradient mean and the batch-norm statistics are therefore
+those of the global batch: XLA inserts the all-reduces, and the result equals a
+single-device run on the same global batch up to float summation order.
+
+Resume priority, per network of the state:
+  1. the latest checkpoint in `workdir` (the run resumes by itself, `kill -9` included:
+     the stream restarts at the checkpoint's step, so the data order is that of an
+     uninterrupted run);
+  2. `config.init_from`, a predecessor's workdir: the network trained here, if it
+     holds it, starts from its weights (stage 2 from stage 1), and every other network
+     it holds becomes a frozen network of this run (Gaze2Mask-Net's EG-Net; WCS-Net
+     started from a Gaze2Mask-Net workdir carries both first-frame networks);
+  3. `config.backbone_init`: the encoder from an imported ImageNet backbone;
+  4. scratch (Flax initialisers, `config.seed`).
+The optimiser state always starts afresh except in case 1.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+import pathlib
+import time
+from typing import Any, Callable, Iterator
+
+from absl import logging
+import flax
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from wcs_jax.models import backbone_io
+from wcs_jax.models import build
+from wcs_jax.training import checkpointing
+from wcs_jax.training import data as data_lib
+from wcs_jax.training import metrics_writer
+from wcs_jax.training import steps
+
+DATA_AXIS = "data"
+
+
+class NonFiniteLossError(RuntimeError):
+  """The loss or the gradient became NaN or Inf; the run stopped without saving it."""
+
+
+# A function (config, start_step) -> iterator of this host's numpy batches; the
+# default streams from input_pipeline, tests inject hand-made data.
+HostBatchesFn = Callable[[ml_collections.ConfigDict, int], Iterator[dict[str, np.ndarray]]]
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
+                       devices: list[jax.Device] | None = None,
+                       host_batches: HostBatchesFn | None = None) -> dict[str, float]:
+  """Trains `config` into `workdir`, resuming from it if it holds a checkpoint.
+
+  Args:
+    config: a stage config (configs/<stage>.py) or a chain (configs/smoke.py).
+    workdir: the run directory (created if needed).
+    devices: the devices of the mesh (default: every device of every host).
+    host_batches: overrides the input stream (tests).
+
+  Returns:
+    The metrics of the last logged step (host floats); for a chain, of its last stage.
+
+  Raises:
+    NonFiniteLossError: the loss or gradient norm became NaN or Inf.
+  """
+  if "chain" in config:
+    return _train_chain(config, pathlib.Path(workdir), devices=devices)
+  return _train_stage(config, pathlib.Path(workdir), devices=devices, host_batches=host_batches)
+
+
+def _train_chain(config: ml_collections.ConfigDict, workdir: pathlib.Path, *,
+                 devices: list[jax.Device] | None) -> dict[str, float]:
+  """Runs the stages of `config.chain` in order, each from its predecessor's workdir."""
+  if jax.process_index() == 0:
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / checkpointing.CHAIN_FILE).write_text(json.dumps({"stages": list(config.chain)}) + "\n")
+  previous, result = None, {}
+  for name in config.chain:
+    stage = ml_collections.ConfigDict(config[name].to_dict())
+    for key in ("total_steps", "batch_size"):
+      if config.get(key, -1) > 0:
+        stage[key] = config[key]
+    stage.seed = config.seed
+    if previous is not None:
+      stage.init_from = str(previous)
+    if stage.input.synthetic.enabled and not stage.input.synthetic.cache_dir:
+      stage.input.synthetic.cache_dir = str(workdir / "synthetic_data")
+    logging.info("chain: stage %r into %s", name, workdir / name)
+    result = _train_stage(stage, workdir / name, devices=devices, host_batches=None)
+    previous = (workdir / name).absolute()
+  return result
+
+
+def _train_stage(config: ml_collections.ConfigDict, workdir: pathlib.Path, *,
+                 devices: list[jax.Device] | None,
+                 host_batches: HostBatchesFn | None) -> dict[str, float]:
+  """One stage (see the module docstring)."""
+  # ----------------------------------------------------------------------- logging
+  workdir = workdir.absolute()
+  is_primary = jax.process_index() == 0
+  if is_primary:
+    workdir.mkdir(parents=True, exist_ok=True)
+  logging.info("stage %s (network %s) into %s; %d hosts, %d devices", config.stage, config.network,
+               workdir, jax.process_count(), jax.device_count())
+
+  # -------------------------------------------------------------------------- mesh
+  devices = list(devices or jax.devices())
+  # Auto axes: the Flax modules are written for GSPMD propagation, not for sharding
+  # in types (make_mesh's default Explicit axes).
+  mesh = jax.make_mesh((len(devices),), (DATA_AXIS,), axis_types=(jax.sharding.AxisType.Auto,),
+                       devices=devices)
+  replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+  data_sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(DATA_AXIS))
+  if config.batch_size % len(devices):
+    raise ValueError(f"--config.batch_size={config.batch_size} must be a multiple of the {len(devices)} "
+                     "devices of the mesh (the global batch is split evenly across them)")
+
+  # ------------------------------------------------------------------------- input
+  if host_batches is None:
+    tfds_dir = data_lib.data_dir(config, workdir)
+    if config.input.synthetic.enabled:
+      data_lib.prepare_synthetic(config, tfds_dir)
+    host_batches = functools.partial(_stream_batches, tfds_dir=tfds_dir)
+
+  # ----------------------------------------------------------- model and optimizer
+  model = build.from_config(config.model, config.network)
+  learning_rate_fn = _learning_rate_fn(config.optimizer)
+  optimizer = _optimizer(config.optimizer, learning_rate_fn)
+  predecessor = _load_predecessor(config)
+  frozen_models = {name: build.from_config(predecessor["model_configs"][name], name)
+                   for name in predecessor["frozen"]}
+  network_configs = {config.network: config.model, **{
+      name: predecessor["model_configs"][name] for name in predecessor["frozen"]}}
+  if is_primary:
+    checkpointing.save_config(workdir, config, network_configs)
+
+  # ---------------------------------------------------------------------- sharding
+  variables = jax.jit(functools.partial(_init_variables, model, config),
+                      out_shardings=replicated)(jax.random.PRNGKey(config.seed))
+  params, batch_stats = variables["params"], variables.get("batch_stats", {})
+  params, batch_stats = _apply_initialisation(config, predecessor, params, batch_stats, replicated)
+  frozen = jax.tree.map(functools.partial(_replicate, replicated), predecessor["frozen"])
+
+  def make_state(params, batch_stats, frozen):
+    return steps.TrainState(step=jnp.zeros((), jnp.int32), params=params, batch_stats=batch_stats,
+                            opt_state=optimizer.init(params), frozen=frozen)
+
+  state = jax.jit(make_state, out_shardings=replicated)(params, batch_stats, frozen)
+  logging.info("%s: %.2fM trainable parameters", config.network,
+               sum(x.size for x in jax.tree.leaves(state.params)) / 1e6)
+
+  # ------------------------------------------------------------------- update step
+  loss_fn = steps.make_loss_fn(config.network, model, egnet=frozen_models.get("egnet"),
+                               gaze_source=config.get("gaze_source", "egnet"))
+  train_step = jax.jit(
+      functools.partial(steps.train_step, loss_fn=loss_fn, optimizer=optimizer,
+                        learning_rate_fn=learning_rate_fn, seed=config.seed),
+      in_shardings=(replicated, data_sharding), out_shardings=(replicated, replicated),
+      donate_argnums=0)
+
+  # -------------------------------------------------------------------- checkpoint
+  checkpointer = checkpointing.Checkpointer(workdir, every=config.checkpoint_every,
+                                            keep=config.keep_checkpoints,
+                                            asynchronous=config.async_checkpoints)
+  start_step = checkpointer.latest_step() or 0
+  if start_step:
+    state = checkpointer.restore(start_step, state)
+    logging.info("resumed from %s at step %d", workdir / checkpointing.CHECKPOINT_DIR, start_step)
+
+  # -------------------------------------------------------------------------- loop
+  writer = metrics_writer.MetricsWriter(workdir, total_steps=config.total_steps,
+                                        batch_size=config.batch_size, log_every=config.log_every,
+                                        start_step=start_step, enabled=is_primary)
+  batches = data_lib.global_batches(host_batches(config, start_step), data_sharding)
+  pending: list[tuple[int, Any]] = []
+
+  def check(upto: int):
+    """Fetches the metrics of every dispatched step <= `upto`; stops on NaN/Inf."""
+    while pending and pending[0][0] <= upto:
+      step, metrics = pending.pop(0)
+      metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+      if not (math.isfinite(metrics["loss"]) and math.isfinite(metrics["grad_norm"])):
+        checkpointer.wait()
+        last = checkpointer.latest_step()
+        raise NonFiniteLossError(
+            f"non-finite loss or gradient at step {step} (loss {metrics['loss']}, grad_norm "
+            f"{metrics['grad_norm']}); stopped without saving it. The last good checkpoint is "
+            + (f"step {last} in {workdir / checkpointing.CHECKPOINT_DIR}" if last else "none (none saved yet)")
+            + ": lower --config.optimizer.learning_rate or set --config.optimizer.grad_clip_norm, then rerun.")
+      writer.add(step, metrics)
+
+  result: dict[str, float] = {}
+  try:
+    for step in range(start_step + 1, config.total_steps + 1):
+      state, metrics = train_step(state, next(batches))
+      # Fetch the previous step's metrics only now, so the host never waits for the
+      # step it has just dispatched.
+      check(step - 1)
+      pending.append((step, metrics))
+      if step % config.checkpoint_every == 0 or step == config.total_steps:
+        check(step)  # never save a state whose loss was not finite
+        checkpointer.save(step, state, force=step == config.total_steps)
+    check(config.total_steps)
+    result = writer.last
+  finally:
+    checkpointer.wait()
+    checkpointer.close()
+    writer.close()
+  return result
+
+
+def _stream_batches(config: ml_collections.ConfigDict, start_step: int, *,
+                    tfds_dir: pathlib.Path) -> Iterator[dict[str, np.ndarray]]:
+  return data_lib.host_batches(config, tfds_dir, start_step=start_step)
+
+
+# ------------------------------------------------------------------------- helpers
+
+def example_inputs(network: str, image_size: int, batch: int = 1) -> tuple[jax.Array, ...]:
+  """Zero inputs of `network`'s `__call__` ([batch, S, S, C] each), for init and tracing."""
+  s = image_size
+  if network == "egnet":
+    return (jnp.zeros((batch, s, s, 3)),)
+  if network == "gaze2mask":
+    return (jnp.zeros((batch, s, s, 3)), jnp.zeros((batch, s, s, 1)))
+  if network == "wcsnet":
+    return (jnp.zeros((batch, s, s, 3)), jnp.zeros((batch, s, s, 1)), jnp.zeros((batch, s, s, 1)),
+            jnp.zeros((batch, s, s, 3)))
+  raise ValueError(f"network must be one of {steps.NETWORKS}, got {network!r}")
+
+
+def _init_variables(model, config: ml_collections.ConfigDict, rng: jax.Array) -> dict:
+  params_rng, dropout_rng = jax.random.split(rng)
+  return model.init({"params": params_rng, "dropout": dropout_rng},
+                    *example_inputs(config.network, config.input.image_size), train=False)
+
+
+def _learning_rate_fn(opt: ml_collections.ConfigDict) -> optax.Schedule:
+  """Constant `learning_rate` (the paper), after an optional linear warm-up."""
+  if opt.warmup_steps > 0:
+    return optax.linear_schedule(0.0, opt.learning_rate, opt.warmup_steps)
+  return optax.constant_schedule(opt.learning_rate)
+
+
+def _optimizer(opt: ml_collections.ConfigDict, learning_rate_fn: optax.Schedule) -> optax.GradientTransformation:
+  adam = optax.adam(learning_rate_fn, b1=opt.b1, b2=opt.b2, eps=opt.eps)
+  if opt.grad_clip_norm > 0:
+    return optax.chain(optax.clip_by_global_norm(opt.grad_clip_norm), adam)
+  return adam
+
+
+def _replicate(sharding: jax.sharding.NamedSharding, x: np.ndarray) -> jax.Array:
+  """A host array (identical on every host) as a replicated global array."""
+  return jax.make_array_from_process_local_data(sharding, np.asarray(x))
+
+
+def _load_predecessor(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  """The networks of `config.init_from`: {"own": variables or None, "frozen": {...},
+  "model_configs": {...}} (all empty without `init_from`)."""
+  if not config.init_from:
+    if config.network == "gaze2mask" and config.get("gaze_source", "egnet") == "egnet":
+      raise ValueError("Gaze2Mask-Net with gaze_source='egnet' needs a trained EG-Net: pass "
+                       "--config.init_from=EGNET_WORKDIR (or --config.gaze_source=stream)")
+    return {"own": None, "frozen": {}, "model_configs": {}}
+  networks = checkpointing.load_network_variables(config.init_from)
+  model_configs = checkpointing.load_network_configs(checkpointing.final_stage_dir(config.init_from))
+  own = networks.pop(config.network, None)
+  if own is not None and model_configs[config.network].to_dict() != config.model.to_dict():
+    raise ValueError(f"--config.init_from={config.init_from} holds a {config.network} built with "
+                     f"{model_configs[config.network].to_dict()}, but this config's model is "
+                     f"{config.model.to_dict()}")
+  if config.network == "gaze2mask" and config.get("gaze_source") == "egnet" and "egnet" not in networks:
+    raise ValueError(f"--config.init_from={config.init_from} holds no EG-Net (networks: "
+                     f"{sorted(networks)}); Gaze2Mask-Net with gaze_source='egnet' needs one")
+  logging.info("init_from %s: %s%s", config.init_from, f"{config.network} weights, " if own else "",
+               f"frozen {sorted(networks)}")
+  return {"own": own, "frozen": networks, "model_configs": model_configs}
+
+
+def _apply_initialisation(config, predecessor, params, batch_stats, sharding):
+  """Steps 2 and 3 of the resume priority (module docstring) on fresh variables."""
+  if predecessor["own"] is not None:
+    own = predecessor["own"]
+    _check_same_structure(params, own["params"], f"params of {config.init_from}")
+    return (jax.tree.map(functools.partial(_replicate, sharding), own["params"]),
+            jax.tree.map(functools.partial(_replicate, sharding), own["batch_stats"]))
+  if config.backbone_init:
+    in_channels = 4 if config.network == "gaze2mask" else 3
+    encoder = backbone_io.load_backbone(config.backbone_init, in_channels, arch=config.model.backbone)
+    params, batch_stats = flax.core.unfreeze(params), flax.core.unfreeze(batch_stats)
+    for collection, tree in (("params", params), ("batch_stats", batch_stats)):
+      if collection in encoder:
+        _check_same_structure(tree["encoder"], encoder[collection],
+                              f"{collection} of --config.backbone_init={config.backbone_init}")
+        tree["encoder"] = jax.tree.map(functools.partial(_replicate, sharding), encoder[collection])
+    logging.info("encoder from %s", config.backbone_init)
+  return params, batch_stats
+
+
+def _check_same_structure(expected, loaded, what: str) -> None:
+  e = {jax.tree_util.keystr(p): np.shape(x) for p, x in jax.tree_util.tree_leaves_with_path(expected)}
+  l = {jax.tree_util.keystr(p): np.shape(x) for p, x in jax.tree_util.tree_leaves_with_path(loaded)}
+  if e != l:
+    diff = sorted(set(e.items()) ^ set(l.items()))[:5]
+    raise ValueError(f"{what} do not match the model being trained (first differences, path and "
+                     f"shape: {diff})")
