@@ -38,7 +38,7 @@ dataset has two splits (at least one example in each when num >= 2):
 | duts | `DUTS-TR/DUTS-TR-{Image,Mask}/`, `DUTS-TE/DUTS-TE-{Image,Mask}/` (jpg; png 0/255) |
 | sbd | `benchmark_RELEASE/dataset/{img,inst,cls}/`, `train.txt`, `val.txt` (`GTinst`, `GTcls` .mat structs) |
 | davis2016 | `JPEGImages/480p/<seq>/%05d.jpg`, `Annotations/480p/<seq>/%05d.png` (0/255), `ImageSets/480p/{train,val}.txt` (DAVIS-2016 form) |
-| segtrackv2 | `JPEGImages/<seq>/<seq>_%05d.png` (.bmp for every third sequence, as some real ones), `GroundTruth/<seq>/` or, for the two-object sequences (odd indices), `GroundTruth/<seq>/{1,2}/`; `ImageSets/all.txt`, `ImageSets/<seq>.txt` |
+| segtrackv2 | `JPEGImages/<seq>/<seq>_%05d.png` (.bmp for every third sequence, as some real ones), `GroundTruth/<seq>/<seq>_%05d.png` (0/255) or, for the two-object sequences (odd indices), `GroundTruth/<seq>/{1,2}/` (no `ImageSets/`: nothing reads it) |
 | youtube_objects | `<category>/data/%04d/shots/001/images/frame%04d.jpg` (from frame 1), `labels/%05d.jpg` (JPEG 0/255) on frames 1, 11, 21, ... |
 
 Image sizes are `size=(W, H)` for all layouts (default 320x240); the DAVIS folder is
@@ -56,7 +56,6 @@ import cv2
 import numpy as np
 import scipy.io
 import scipy.sparse
-from PIL import Image
 
 from input_pipeline import fixations as fixations_lib
 
@@ -144,10 +143,8 @@ class SyntheticVideo:
 
 
 def _rng(seed: int, layout: str, index: int) -> tuple[np.random.Generator, np.random.Generator]:
-  """Independent (motion, appearance) generators of one example."""
-  layout_key = zlib.crc32(layout.encode())
-  motion, appearance = np.random.SeedSequence([seed, layout_key, index]).spawn(2)
-  return np.random.default_rng(motion), np.random.default_rng(appearance)
+  """Independent (motion, appearance) generators of example `index` of a layout."""
+  return _split_seed(np.random.SeedSequence([seed, zlib.crc32(layout.encode()), index]))
 
 
 def noise_texture(rng: np.random.Generator, height: int, width: int,
@@ -323,6 +320,7 @@ def render_video(seed: int | np.random.SeedSequence, num_frames: int,
 
 
 def _split_seed(seed: int | np.random.SeedSequence) -> tuple[np.random.Generator, np.random.Generator]:
+  """(motion, appearance) generators: a track needs only the first."""
   sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
   motion, appearance = sequence.spawn(2)
   return np.random.default_rng(motion), np.random.default_rng(appearance)
@@ -401,31 +399,6 @@ def _simulate_fixations(rng: np.random.Generator, motion: ObjectMotion, mask: np
 
 # ----------------------------------------------------------------------------------
 # Files.
-
-
-def _split_sizes(num: int) -> tuple[int, int]:
-  """(first, second) split sizes, about 3:1, at least one each for num >= 2."""
-  second = 0 if num < 2 else max(1, round(num / 4))
-  return num - second, second
-
-
-def _write_rgb(path: pathlib.Path, rgb: np.ndarray) -> None:
-  path.parent.mkdir(parents=True, exist_ok=True)
-  params = [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY] if path.suffix == ".jpg" else []
-  if not cv2.imwrite(str(path), np.ascontiguousarray(rgb[..., ::-1]), params):
-    raise OSError(f"could not write {path}")
-
-
-def _write_grey(path: pathlib.Path, grey: np.ndarray) -> None:
-  path.parent.mkdir(parents=True, exist_ok=True)
-  params = [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY] if path.suffix == ".jpg" else []
-  if not cv2.imwrite(str(path), np.ascontiguousarray(grey, np.uint8), params):
-    raise OSError(f"could not write {path}")
-
-
-def _write_lines(path: pathlib.Path, lines: list[str]) -> None:
-  path.parent.mkdir(parents=True, exist_ok=True)
-  path.write_text("".join(line + "\n" for line in lines))
 
 
 def _split_sizes(num: int) -> tuple[int, int]:
