@@ -17,9 +17,13 @@ import pathlib
 import sys
 import time
 
-import tensorflow_datasets as tfds
+# Quiet TensorFlow (the project's convention); must precede its import.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from input_pipeline import datasets
+import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from input_pipeline import datasets  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def build(name: str, manual_dir: str | os.PathLike, data_dir: str | os.PathLike, *,
@@ -81,8 +85,12 @@ def main(argv: list[str] | None = None) -> int:
   tf.config.set_visible_devices([], "GPU")
   splits = [s.strip() for s in args.splits.split(",") if s.strip()] if args.splits else None
   start = time.perf_counter()
-  builder = build(args.dataset, args.manual_dir, args.data_dir, splits=splits,
-                  overwrite=args.overwrite)
+  try:
+    builder = build(args.dataset, args.manual_dir, args.data_dir, splits=splits,
+                    overwrite=args.overwrite)
+  except (FileNotFoundError, ValueError) as error:  # DownloadError is a ValueError.
+    print(f"error: {error}", file=sys.stderr)
+    return 1
   seconds = time.perf_counter() - start
   print(f"{args.dataset} {builder.version} in {builder.data_dir} ({seconds:.1f} s):")
   for split, info in builder.info.splits.items():
@@ -91,5 +99,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   sys.exit(main())

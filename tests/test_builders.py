@@ -321,3 +321,10 @@ def test_build_command_line(synthetic_root, tmp_path, capsys):
   out = capsys.readouterr().out
   assert "test: 1 examples" in out and "train" not in out
   assert (tmp_path / "duts" / "1.0.0" / "dataset_info.json").is_file()
+
+
+def test_build_command_line_reports_errors_without_traceback(tmp_path, capsys):
+  assert build_lib.main(["--dataset", "sbd", "--manual-dir", str(tmp_path / "none"),
+                         "--data-dir", str(tmp_path / "data")]) == 1
+  err = capsys.readouterr().err
+  assert err.startswith("error: ") and "benchmark_RELEASE/dataset/img" in err

@@ -4,8 +4,9 @@ The UVOS benchmark: 126 shots of 10 object categories from YouTube-Objects (Pres
 al., CVPR 2012), one object segmented on every 10th frame. WCS-Net reports J per
 category.
 
-Layout read from `manual_dir` (the `youtube_masks_full` release, which holds both the
-frames and the masks):
+Layout read from `manual_dir` (the `youtube_masks` ground truth with the frames of each
+shot in `images/`, as in its `youtube_masks_full` variant; the layout
+`wcs_jax.metrics.benchmarks` reads):
 
     <category>/data/<video>/shots/<shot>/images/frame%04d.jpg
     <category>/data/<video>/shots/<shot>/labels/%05d.jpg     0/255, JPEG-compressed
@@ -53,13 +54,16 @@ class YoutubeObjects(base.ManualBuilder):
   name = "youtube_objects"
   SPLIT_NAMES = ("test",)
   MANUAL_DOWNLOAD_INSTRUCTIONS = """
-  Download the YouTube-Objects segmentation ground truth with frames
-  ("youtube_masks_full", Jain & Grauman, ECCV 2014) from
-  https://vision.cs.utexas.edu/projects/videoseg/ and extract it; pass the folder that
-  holds the 10 category folders as the manual dir:
-    <category>/data/<video>/shots/<shot>/images/frame%04d.jpg
+  Download the YouTube-Objects segmentation ground truth of Jain & Grauman (ECCV 2014,
+  "youtube_masks") from https://vision.cs.utexas.edu/projects/videoseg/ and extract
+  it; pass the folder that holds the 10 category folders as the manual dir. Each
+  annotated shot needs its frames in images/ beside labels/:
     <category>/data/<video>/shots/<shot>/labels/%05d.jpg
-  categories: aeroplane bird boat car cat cow dog horse motorbike train.
+    <category>/data/<video>/shots/<shot>/images/frame%04d.jpg
+  The "youtube_masks_full" variant ships them so; otherwise copy the shot's frames
+  (<category>/data/<video>/shots/<shot>/frame%04d.jpg of YouTube-Objects v1.0,
+  https://data.vision.ee.ethz.ch/cvl/youtube-objects/) into images/.
+  Categories: aeroplane bird boat car cat cow dog horse motorbike train.
   """
 
   def _info(self) -> tfds.core.DatasetInfo:
