@@ -20,9 +20,10 @@ The scene model, shared by all layouts:
   centred at distance <= 0.4 from the object centre, so always inside the object
   (the shape's radius never drops below 0.65). Its centre in image coordinates is the
   ground-truth hotspot track.
-* SALICON-like fixations: each simulated worker makes 4-9 fixations, 65% of them drawn
-  from a Gaussian around the spot (sigma = the spot's radius), 20% uniformly on the
-  salient object, 15% from a centre-biased Gaussian over the image.
+* SALICON-like images: 1-3 objects, only the frontmost with a spot. Each of 8-15
+  simulated workers makes 4-9 fixations, 65% of them drawn from a Gaussian around the
+  spot (sigma = the spot's radius), 20% uniformly on the salient object, 15% from a
+  centre-biased Gaussian over the image.
 
 Every example is drawn from its own generator seeded by (seed, layout, index), so
 `write` is deterministic for a seed, an example does not depend on how many others are
@@ -308,7 +309,8 @@ def render_video(seed: int | np.random.SeedSequence, num_frames: int,
     num_frames: T.
     size: (W, H).
     num_objects: K objects, drawn in order (later ones in front).
-    spots: how many of the objects (the first ones) carry a salient spot; default all.
+    spots: how many of the objects carry a salient spot: the last ones, drawn in
+      front, so no spot-less object hides a spot; default all.
 
   Returns:
     The frames, visible masks and track.
@@ -330,7 +332,7 @@ def _motions(motion_rng: np.random.Generator, num_frames: int, size: tuple[int, 
              num_objects: int, spots: int) -> tuple[list[ObjectMotion], np.ndarray]:
   """Object motions and the `[T, 2]` camera pan offset (background crop origin)."""
   width, height = size
-  motions = [sample_motion(motion_rng, num_frames, size, with_spot=k < spots)
+  motions = [sample_motion(motion_rng, num_frames, size, with_spot=k >= num_objects - spots)
              for k in range(num_objects)]
   pad = int(0.15 * max(width, height))
   pan = np.stack([_smooth_path(motion_rng, num_frames, 0, 2 * pad, 0.1),
@@ -488,7 +490,8 @@ def _write_salicon(root: pathlib.Path, num: int, seed: int, size: tuple[int, int
     motion_rng, appearance_rng = _rng(seed, "salicon", index)
     num_objects = int(motion_rng.integers(1, 4))
     video, motions = _render(motion_rng, appearance_rng, 1, size, num_objects, spots=1)
-    workers = _simulate_fixations(motion_rng, motions[0], video.masks[0, 0],
+    # The salient object is the last one, in front of the others.
+    workers = _simulate_fixations(motion_rng, motions[-1], video.masks[0, -1],
                                   num_workers=int(motion_rng.integers(8, 16)))
     gaze = np.empty((len(workers), 1),
                     dtype=[("location", "O"), ("timestamp", "O"), ("fixations", "O")])

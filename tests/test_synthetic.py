@@ -63,6 +63,14 @@ def test_video_moves_deforms_and_keeps_its_hotspot_inside():
                 - video.frames[-1][background].astype(int)).mean() > 2  # Camera pan.
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_the_spot_carrying_object_is_in_front(seed):
+  video = synthetic.render_video(seed, num_frames=1, size=(64, 48), num_objects=3, spots=1)
+  x, y = np.floor(video.track.hotspots[0, 2]).astype(int)
+  assert video.masks[0, 2, y, x]  # Visible: nothing is drawn over it.
+  np.testing.assert_array_equal(video.track.hotspots[0, :2], video.track.centers[0, :2])
+
+
 def test_later_objects_occlude_earlier_ones():
   video = synthetic.render_video(0, num_frames=6, size=(64, 48), num_objects=3)
   assert not np.any(video.masks.sum(axis=1) > 1)
