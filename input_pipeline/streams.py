@@ -23,10 +23,11 @@ documented in pairs.py (`PairConfig`), the maps in hotspot.py. Images are float3
 `tf.data.Dataset`s of examples with the TFDS feature names (DATA_INTERFACE.md).
 
 Gaze2Mask-Net input gaze: the paper feeds the EG-Net prediction restricted to the
-ground-truth instance. Without an EG-Net at data time, the stream's `gaze` is a
-gaze-like map made from the instance mask (`gaze` argument, hotspot.py modes; default a
-Gaussian at the instance's interior point nearest its centroid, restricted to the
-instance). A trainer holding an EG-Net replaces it on device by
+ground-truth instance. Without an EG-Net at data time, the stream's `gaze` comes from
+the `gaze` argument: a map made from the instance mask (hotspot.py modes; default
+"gaussian", a Gaussian at the instance's interior point nearest its centroid), or
+"source", a precomputed map stored with the examples; either way restricted to the
+instance. A trainer holding an EG-Net replaces it on device by
 `sigmoid(EG-Net(image)) * mask`.
 
 Scale and determinism (sampling.py): host `process_index` of `process_count` reads a
@@ -36,7 +37,9 @@ per batch; batch `k` is a pure function of `(seed, host, k)`, so
 (`AUTOTUNE`, `deterministic=True`) and batches are prefetched.
 """
 from collections.abc import Callable, Mapping
+import dataclasses
 import os
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -53,12 +56,29 @@ Example = dict[str, tf.Tensor]
 Maker = Callable[[Example, tf.Tensor], Example]
 
 
-def _host_stream(sources: list[sources_lib.HostSource | tf.data.Dataset], makers: list[Maker],
-                 weights: list[float], names: list[str], *, stream: str, global_batch_size: int, seed: int,
-                 start_step: int, shuffle_buffer: int, process_index: int | None,
-                 process_count: int | None) -> tf.data.Dataset:
+class _Part(NamedTuple):
+  """One source of a stream: this host's shard, its example maker and its weight."""
+  name: str
+  shard: tf.data.Dataset
+  make: Maker
+  weight: float
+
+
+def _open(source: sources_lib.HostSource | tf.data.Dataset, name: str, hosts: tuple[int, int],
+          required: tuple[str, ...]) -> tf.data.Dataset:
+  """This host's shard of `source`, checked to hold the `required` features."""
+  shard = sources_lib.as_host_source(source)(*hosts)
+  missing = [k for k in required if k not in shard.element_spec]
+  if missing:
+    raise ValueError(f"source {name!r}: examples lack feature(s) {missing}; expected {list(required)} "
+                     f"(DATA_INTERFACE.md), got {list(shard.element_spec)}")
+  return shard
+
+
+def _host_stream(parts: list[_Part], *, stream: str, hosts: tuple[int, int], global_batch_size: int, seed: int,
+                 start_step: int, shuffle_buffer: int) -> tf.data.Dataset:
   """Mix sources into this host's batches (the machinery shared by every stage)."""
-  index, count = sources_lib.resolve_hosts(process_index, process_count)
+  index, count = hosts
   if global_batch_size <= 0 or global_batch_size % count:
     raise ValueError(f"global_batch_size={global_batch_size}: expected a positive multiple of the "
                      f"{count} hosts")
@@ -68,18 +88,18 @@ def _host_stream(sources: list[sources_lib.HostSource | tf.data.Dataset], makers
   start = start_step * local_batch
   host_key = sampling.make_key(seed, _STREAM_IDS[stream], index)
   mix_key = sampling.fold(host_key, 0)
-  starts = sampling.mixture_counts(weights, mix_key, start) if len(sources) > 1 else [start]
+  weights = [part.weight for part in parts]
+  starts = sampling.mixture_counts(weights, mix_key, start) if len(parts) > 1 else [start]
 
   streams = []
-  for s, (source, make, name) in enumerate(zip(sources, makers, names)):
-    shard = sources_lib.as_host_source(source)(index, count)
-    size = sampling.dataset_size(shard, f"source {name!r} (host {index} of {count})")
+  for s, part in enumerate(parts):
+    size = sampling.dataset_size(part.shard, f"source {part.name!r} (host {index} of {count})")
     key = sampling.fold(host_key, s + 1)
-    ordered = sampling.source_order(shard, size, key, starts[s], min(shuffle_buffer, size))
+    ordered = sampling.source_order(part.shard, size, key, starts[s], min(shuffle_buffer, size))
     # The makers use tf.cond, never tensor-dependent Python control flow: skipping
     # AutoGraph's source conversion saves seconds of tracing per stream.
     make_indexed = tf.autograph.experimental.do_not_convert(
-        lambda j, example, key=key, make=make: make(example, sampling.fold(key, j)))
+        lambda j, example, key=key, make=part.make: make(example, sampling.fold(key, j)))
     streams.append(ordered.map(make_indexed, num_parallel_calls=_AUTOTUNE, deterministic=True))
   if len(streams) == 1:
     mixed = streams[0]
@@ -97,14 +117,6 @@ def _random_flip(maps: list[tf.Tensor], key: tf.Tensor, probability: float) -> l
   """Flip every `[H, W, C]` map horizontally together, with `probability`."""
   flip = tf.random.stateless_uniform([], key) < probability
   return [tf.cond(flip, lambda m=m: tf.reverse(m, [1]), lambda m=m: m) for m in maps]
-
-
-def _check_keys(dataset: sources_lib.HostSource | tf.data.Dataset, keys: tuple[str, ...], name: str):
-  if isinstance(dataset, tf.data.Dataset):
-    missing = [k for k in keys if k not in dataset.element_spec]
-    if missing:
-      raise ValueError(f"source {name!r}: examples lack feature(s) {missing}; expected {list(keys)} "
-                       f"(DATA_INTERFACE.md), got {list(dataset.element_spec)}")
 
 
 # ------------------------------------------------------------------------------ EG-Net
@@ -138,11 +150,11 @@ def egnet_stream(salicon: sources_lib.HostSource | tf.data.Dataset, *, global_ba
   Returns:
     Infinite dataset of this host's batches, `B = global_batch_size / process_count`.
   """
-  _check_keys(salicon, ("image", "gaze"), "salicon")
+  hosts = sources_lib.resolve_hosts(process_index, process_count)
   make = lambda example, key: egnet_example(example, key, image_size=image_size, flip=flip)
-  return _host_stream([salicon], [make], [1.0], ["salicon"], stream="egnet",
-                      global_batch_size=global_batch_size, seed=seed, start_step=start_step,
-                      shuffle_buffer=shuffle_buffer, process_index=process_index, process_count=process_count)
+  part = _Part("salicon", _open(salicon, "salicon", hosts, ("image", "gaze")), make, 1.0)
+  return _host_stream([part], stream="egnet", hosts=hosts, global_batch_size=global_batch_size, seed=seed,
+                      start_step=start_step, shuffle_buffer=shuffle_buffer)
 
 
 # ----------------------------------------------------------------------- Gaze2Mask-Net
@@ -151,7 +163,8 @@ def gaze2mask_example(example: Example, key: tf.Tensor, *, image_size: int, flip
                       gaze_sigma: float) -> Example:
   """An SBD example as a Gaze2Mask-Net example: one instance, drawn uniformly among the
   ids present (0 background and 255 void are never drawn; void pixels are not part of
-  the mask), its mask, and a gaze-like map restricted to it (`hotspot.mask_guidance`)."""
+  the mask), its mask, and a gaze map restricted to it: the example's own `gaze` map
+  for `gaze="source"`, else one made from the mask (`hotspot.mask_guidance`)."""
   k_instance, k_gaze, k_flip = tf.unstack(tf.random.experimental.stateless_split(key, 3))
   image = sources_lib.to_unit(sources_lib.decode_image(example["image"], 3))
   instances = tf.cast(sources_lib.decode_image(example["instances"], 1), tf.int32)
@@ -162,7 +175,10 @@ def gaze2mask_example(example: Example, key: tf.Tensor, *, image_size: int, flip
       lambda: tf.gather(ids, tf.random.stateless_uniform([], k_instance, 0, tf.size(ids), dtype=tf.int32)),
       lambda: tf.constant(-1))
   mask = tf.cast(tf.equal(instances, chosen), tf.float32)
-  gaze_map = hotspot.mask_guidance(mask, gaze, gaze_sigma, k_gaze)
+  if gaze == "source":
+    gaze_map = sources_lib.to_unit(sources_lib.decode_image(example["gaze"], 1)) * mask
+  else:
+    gaze_map = hotspot.mask_guidance(mask, gaze, gaze_sigma, k_gaze)
   image, mask, gaze_map = _random_flip(
       [_resize(image, image_size), _resize(mask, image_size), _resize(gaze_map, image_size)], k_flip, flip)
   mask = tf.cast(mask > 0.5, tf.float32)
@@ -177,23 +193,27 @@ def gaze2mask_stream(sbd: sources_lib.HostSource | tf.data.Dataset, *, global_ba
   """Gaze2Mask-Net training batches: `image [B, S, S, 3]`, `gaze`, `mask [B, S, S, 1]` from SBD.
 
   Args:
-    sbd: SBD examples (`image`, `instances`).
-    gaze: how the input gaze is made from the instance mask, one of
-      `hotspot.GUIDANCE_MODES` (see the module docstring).
-    gaze_sigma: its Gaussian sigma as a fraction of sqrt(instance area).
-    Others: as `egnet_stream` (the paper's batch: 32).
+    sbd: SBD examples (`image`, `instances`; and `gaze` for `gaze="source"`).
+    global_batch_size: examples per step over all hosts (the paper: 32).
+    gaze: where the input gaze comes from: "source", the examples' own `gaze` feature
+      (e.g. EG-Net maps precomputed into a custom build), or a map made from the
+      instance mask, one of `hotspot.GUIDANCE_MODES` (see the module docstring).
+    gaze_sigma: the Gaussian sigma of those as a fraction of sqrt(instance area).
+    image_size, flip, seed, start_step, shuffle_buffer, process_index, process_count:
+      as `egnet_stream`.
 
   Returns:
     Infinite dataset of this host's batches.
   """
-  if gaze not in hotspot.GUIDANCE_MODES:
-    raise ValueError(f"gaze={gaze!r}: expected one of {hotspot.GUIDANCE_MODES}")
-  _check_keys(sbd, ("image", "instances"), "sbd")
+  if gaze not in ("source",) + hotspot.GUIDANCE_MODES:
+    raise ValueError(f"gaze={gaze!r}: expected 'source' or one of {hotspot.GUIDANCE_MODES}")
+  hosts = sources_lib.resolve_hosts(process_index, process_count)
+  required = ("image", "instances", "gaze") if gaze == "source" else ("image", "instances")
   make = lambda example, key: gaze2mask_example(example, key, image_size=image_size, flip=flip, gaze=gaze,
                                                 gaze_sigma=gaze_sigma)
-  return _host_stream([sbd], [make], [1.0], ["sbd"], stream="gaze2mask", global_batch_size=global_batch_size,
-                      seed=seed, start_step=start_step, shuffle_buffer=shuffle_buffer,
-                      process_index=process_index, process_count=process_count)
+  part = _Part("sbd", _open(sbd, "sbd", hosts, required), make, 1.0)
+  return _host_stream([part], stream="gaze2mask", hosts=hosts, global_batch_size=global_batch_size, seed=seed,
+                      start_step=start_step, shuffle_buffer=shuffle_buffer)
 
 
 # ------------------------------------------------------------------------ WCS-Net pairs
@@ -251,10 +271,9 @@ _PAIR_KINDS = (  # (required features, maker), the first match wins.
 )
 
 
-def _pair_maker(source: sources_lib.HostSource | tf.data.Dataset, name: str, index: int, count: int,
-                config: pairs.PairConfig) -> Maker:
+def _pair_maker(shard: tf.data.Dataset, name: str, config: pairs.PairConfig) -> Maker:
   """The pair maker of a source, chosen by its features (video, gaze map or mask)."""
-  spec = sources_lib.as_host_source(source)(index, count).element_spec
+  spec = shard.element_spec
   for keys, make in _PAIR_KINDS:
     if all(k in spec for k in keys):
       return lambda example, key, make=make: _static_shapes(make(example, key, config), config.image_size)
@@ -273,9 +292,9 @@ def _static_shapes(pair: Example, size: int) -> Example:
 
 
 def pair_stream(sources: Mapping[str, sources_lib.HostSource | tf.data.Dataset], weights: Mapping[str, float], *,
-                global_batch_size: int, config: pairs.PairConfig = pairs.PairConfig(), seed: int = 0,
-                start_step: int = 0, shuffle_buffer: int = 1024, process_index: int | None = None,
-                process_count: int | None = None) -> tf.data.Dataset:
+                global_batch_size: int, config: pairs.PairConfig = pairs.PairConfig(),
+                image_size: int | None = None, seed: int = 0, start_step: int = 0, shuffle_buffer: int = 1024,
+                process_index: int | None = None, process_count: int | None = None) -> tf.data.Dataset:
   """WCS-Net training pairs mixed from several sources.
 
   Args:
@@ -284,6 +303,7 @@ def pair_stream(sources: Mapping[str, sources_lib.HostSource | tf.data.Dataset],
     weights: name -> relative sampling weight (same keys as `sources`).
     global_batch_size: pairs per step over all hosts.
     config: pair geometry, maps and augmentation.
+    image_size: S; replaces `config.image_size` when given (so every stage takes it).
     seed, start_step, shuffle_buffer, process_index, process_count: as `egnet_stream`.
 
   Returns:
@@ -291,12 +311,15 @@ def pair_stream(sources: Mapping[str, sources_lib.HostSource | tf.data.Dataset],
   """
   if set(sources) != set(weights):
     raise ValueError(f"pair sources {sorted(sources)} and weights {sorted(weights)} must name the same datasets")
-  names = list(sources)
-  index, count = sources_lib.resolve_hosts(process_index, process_count)
-  makers = [_pair_maker(sources[n], n, index, count, config) for n in names]
-  return _host_stream([sources[n] for n in names], makers, [weights[n] for n in names], names, stream="pairs",
-                      global_batch_size=global_batch_size, seed=seed, start_step=start_step,
-                      shuffle_buffer=shuffle_buffer, process_index=index, process_count=count)
+  if image_size is not None:
+    config = dataclasses.replace(config, image_size=image_size)
+  hosts = sources_lib.resolve_hosts(process_index, process_count)
+  parts = []
+  for name, source in sources.items():
+    shard = _open(source, name, hosts, ())
+    parts.append(_Part(name, shard, _pair_maker(shard, name, config), weights[name]))
+  return _host_stream(parts, stream="pairs", hosts=hosts, global_batch_size=global_batch_size, seed=seed,
+                      start_step=start_step, shuffle_buffer=shuffle_buffer)
 
 
 def stage1_stream(salicon, duts, *, weights: tuple[float, float] = (0.5, 0.5), global_batch_size: int = 15,

@@ -65,8 +65,9 @@ def davis_like(num_sequences: int, length: int = 12) -> tf.data.Dataset:
   return tf.data.Dataset.from_tensor_slices({k: [s[k] for s in seqs] for k in seqs[0]})
 
 
-def sbd_like(n: int) -> tf.data.Dataset:
-  """Square H x H images: two instances (ids 1, 2) with a void (255) ring around instance 1."""
+def sbd_like(n: int, with_gaze: bool = False) -> tf.data.Dataset:
+  """Square H x H images: two instances (ids 1, 2) with a void (255) ring around instance 1;
+  optionally a precomputed `gaze` map (a horizontal ramp)."""
   images, instances = [], []
   for i in range(n):
     inst = np.zeros([H, H, 1], np.uint8)
@@ -75,7 +76,11 @@ def sbd_like(n: int) -> tf.data.Dataset:
     inst[25:35, 20 + i % 10:35 + i % 10] = 2
     images.append(_png(np.full([H, H, 3], 128, np.uint8)))
     instances.append(_png(inst))
-  return tf.data.Dataset.from_tensor_slices({"image": images, "instances": instances})
+  features = {"image": images, "instances": instances}
+  if with_gaze:
+    ramp = np.broadcast_to(np.linspace(0, 255, H).round().astype(np.uint8)[None, :, None], [H, H, 1])
+    features["gaze"] = [_png(np.ascontiguousarray(ramp))] * n
+  return tf.data.Dataset.from_tensor_slices(features)
 
 
 def _take(dataset: tf.data.Dataset, num: int) -> list[dict[str, np.ndarray]]:
@@ -105,6 +110,17 @@ def test_gaze2mask_stream_one_instance_without_void():
   assert np.all(masks[picked_disc][:, 15, 24, 0] == 0)  # void ring (radius 8..9) is not in the mask
   assert np.all(gazes[masks == 0] == 0)
   assert np.all(gazes.max(axis=(1, 2, 3)) > 0.8)
+
+
+def test_gaze2mask_stream_precomputed_gaze_restricted_to_the_instance():
+  batch = _take(streams.gaze2mask_stream(sbd_like(4, with_gaze=True), gaze="source", global_batch_size=4,
+                                         image_size=H, flip=0.0, process_index=0, process_count=1), 1)[0]
+  ramp = np.linspace(0, 255, H).round()[None, :] / 255
+  inside = batch["mask"][..., 0] == 1
+  np.testing.assert_allclose(batch["gaze"][..., 0][inside], np.broadcast_to(ramp, inside.shape)[inside], atol=1e-5)
+  assert np.all(batch["gaze"][~inside] == 0)
+  with pytest.raises(ValueError, match=r"lack feature\(s\) \['gaze'\]"):
+    streams.gaze2mask_stream(sbd_like(2), gaze="source", global_batch_size=2, process_index=0, process_count=1)
 
 
 def test_stage1_loss_weights_follow_the_source():
@@ -209,6 +225,8 @@ def test_bad_arguments_are_named():
     streams.stage1_stream(salicon_like(4), sbd_like(2), global_batch_size=2, process_index=0, process_count=1)
   with pytest.raises(ValueError, match="no examples"):
     streams.egnet_stream(salicon_like(1), global_batch_size=2, process_index=1, process_count=2)
+  with pytest.raises(ValueError, match="source 'salicon': examples lack"):  # a HostSource is checked too
+    streams.egnet_stream(lambda index, count: duts_like(2), global_batch_size=2, process_index=0, process_count=1)
 
 
 # ------------------------------------------------- end to end: synthetic -> TFDS -> stream
@@ -229,12 +247,8 @@ def built_data_dir(tmp_path_factory) -> str:
 
 @pytest.mark.parametrize("stage", sorted(streams.STAGES))
 def test_stage_streams_on_built_synthetic_data(built_data_dir, stage):
-  kwargs = dict(global_batch_size=4, process_index=1, process_count=2)
-  if stage.startswith("stage"):
-    kwargs["config"] = pairs.PairConfig(image_size=S)
-  else:
-    kwargs["image_size"] = S
-  batch = _take(streams.stage_stream(stage, built_data_dir, **kwargs), 1)[0]
+  batch = _take(streams.stage_stream(stage, built_data_dir, global_batch_size=4, image_size=S, process_index=1,
+                                     process_count=2), 1)[0]
   expected = {"egnet": {"image", "gaze"}, "gaze2mask": {"image", "gaze", "mask"}}.get(
       stage, {"template_image", "template_mask", "template_hotspot", "search_image", "search_mask",
               "search_hotspot", "l1", "l2"})

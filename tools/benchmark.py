@@ -18,6 +18,7 @@ Sections
   TensorFlow in the same run.
 """
 import argparse
+import contextlib
 import os
 import pathlib
 import sys
@@ -68,7 +69,8 @@ def _build_synthetic(root: pathlib.Path, num: int) -> pathlib.Path:
     count = max(num // 4, 2) if name == "davis2016" else num
     start = time.perf_counter()
     synthetic.write(name, root / "src" / name, count, seed=0, size=size)
-    build.build(name, root / "src" / name, data_dir)
+    with contextlib.redirect_stdout(sys.stderr):  # TFDS prints its progress; stdout is for the tables.
+      build.build(name, root / "src" / name, data_dir)
     print(f"  synthetic {name}: {count} at {size[0]}x{size[1]}, written and built in "
           f"{time.perf_counter() - start:.1f} s", file=sys.stderr)
   return data_dir
@@ -151,13 +153,14 @@ def encoder_section(args: argparse.Namespace) -> str:
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.config.set_visible_devices([], "GPU")
+  import keras  # pylint: disable=g-import-not-at-top
   from wcs_jax.models import encoders, keras_import  # pylint: disable=g-import-not-at-top
 
   arch, size, batch = args.encoder_arch, args.encoder_size, args.encoder_batch
   x = np.random.default_rng(0).uniform(0, 1, (batch, size, size, 3)).astype(np.float32)
   keras_model = keras_import.build_keras_model(arch)
   keras_input = tf.constant(255 * x if arch.startswith("efficientnet") else
-                            tf.keras.applications.resnet.preprocess_input(255 * x))
+                            keras.applications.resnet.preprocess_input(255 * x))
   keras_forward = tf.function(lambda t: keras_model(t, training=False))
   rows = [["Keras on TensorFlow", "-", f"{_median_ms(lambda: keras_forward(keras_input).numpy(), args.encoder_repeats):.1f}",
            "-", "-"]]
