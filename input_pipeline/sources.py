@@ -4,7 +4,7 @@ The streams (streams.py) take each source as a `HostSource`: a function
 `(process_index, process_count) -> tf.data.Dataset` that returns one pass over the
 host's disjoint shard of the examples, always in the same order. Two kinds exist:
 
-- `from_tfds(name, split, data_dir)`: a built TFDS dataset (DATA_INTERFACE.md). Each
+- `from_tfds(name, split, data_dir)`: a built TFDS dataset (input_pipeline/datasets). Each
   host reads only its own files' share (`tfds.even_splits`, equal sizes), files in a
   fixed order, and image features are left encoded (`tfds.decode.SkipDecoding`) so the
   restart skip (sampling.py) and the shuffle buffer handle bytes, not pixels; the

@@ -20,7 +20,7 @@ documented in pairs.py (`PairConfig`), the maps in hotspot.py. Images are float3
 
 `stage_stream(stage, data_dir)` builds a stage's stream from TFDS datasets built in
 `data_dir`; the functions themselves take `sources.HostSource`s or plain
-`tf.data.Dataset`s of examples with the TFDS feature names (DATA_INTERFACE.md).
+`tf.data.Dataset`s of examples with the TFDS feature names (input_pipeline/datasets).
 
 Gaze2Mask-Net input gaze: the paper feeds the EG-Net prediction restricted to the
 ground-truth instance. Without an EG-Net at data time, the stream's `gaze` comes from
@@ -71,7 +71,7 @@ def _open(source: sources_lib.HostSource | tf.data.Dataset, name: str, hosts: tu
   missing = [k for k in required if k not in shard.element_spec]
   if missing:
     raise ValueError(f"source {name!r}: examples lack feature(s) {missing}; expected {list(required)} "
-                     f"(DATA_INTERFACE.md), got {list(shard.element_spec)}")
+                     f"(the TFDS feature names of input_pipeline/datasets), got {list(shard.element_spec)}")
   return shard
 
 

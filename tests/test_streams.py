@@ -140,9 +140,9 @@ def test_stage1_loss_weights_follow_the_source():
 
 
 def test_stage2_video_pairs():
+  config = pairs.PairConfig(image_size=S, max_gap=2, augment=augment.NO_AUGMENT)
   batches = _take(streams.stage2_stream(davis_like(3), salicon_like(4), weights=(1.0, 0.0), global_batch_size=4,
-                                        config=pairs.PairConfig(image_size=S, max_gap=2, augment=augment.NO_AUGMENT), process_index=0,
-                                        process_count=1), 3)
+                                        config=config, process_index=0, process_count=1), 3)
   for batch in batches:
     np.testing.assert_array_equal(batch["l1"], 0.0)
     np.testing.assert_array_equal(batch["l2"], 1.0)
