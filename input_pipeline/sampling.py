@@ -8,7 +8,9 @@ batches an uninterrupted run would have yielded from step `k` on.
   the host, the source and the example position (`make_key`, `fold`).
 - Source order (`source_order`): a host's shard of a source is read in a fixed order and
   repeated; epoch `e` goes through a shuffle buffer seeded by the epoch's key, so the
-  source's `j`-th example (epoch `j // N`) is a function of the key alone. The records
+  source's `j`-th example (epoch `j // N`) is a function of the key alone. A buffer
+  shuffle only swaps records up to `shuffle_buffer` apart, which suffices because TFDS
+  writes a split's records in a random permutation when it builds it. The records
   are still encoded at that point, so positioning a source at `j` opens epoch
   `j // N` directly and skips `j % N` undecoded records: at most one epoch of reading,
   whatever `k`.
@@ -19,9 +21,13 @@ batches an uninterrupted run would have yielded from step `k` on.
   At restart, `mixture_counts` replays only these cheap draws to find how many
   examples of each source the first `n` examples used.
 
+The equivalence holds for the same seed, data and number of hosts (a host's shard depends
+on the count, its keys on its index).
+
 Why not a checkpointable tf.data iterator: its state holds the shuffle buffers and
 prefetched batches (hundreds of MB of images per host), must be saved beside the Orbax
-checkpoint by a separate TF checkpoint, and breaks when the pipeline's code changes.
+checkpoint by a separate TF checkpoint, and cannot be restored once the pipeline's
+graph changes; a position-keyed stream just resumes with the new code.
 """
 from collections.abc import Sequence
 

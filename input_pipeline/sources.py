@@ -5,7 +5,8 @@ The streams (streams.py) take each source as a `HostSource`: a function
 host's disjoint shard of the examples, always in the same order. Two kinds exist:
 
 - `from_tfds(name, split, data_dir)`: a built TFDS dataset (input_pipeline/datasets). Each
-  host reads only its own files' share (`tfds.even_splits`, equal sizes), files in a
+  host reads only its own share (`tfds.even_splits`: sizes differ by at most one, no
+  example dropped, which matters for the 30 DAVIS training videos), files in a
   fixed order, and image features are left encoded (`tfds.decode.SkipDecoding`) so the
   restart skip (sampling.py) and the shuffle buffer handle bytes, not pixels; the
   streams decode only what they use (e.g. two frames of a video).
@@ -79,7 +80,7 @@ def from_tfds(name: str, split: str, data_dir: str | os.PathLike) -> HostSource:
     if num_examples < count:
       raise ValueError(f"TFDS dataset {name!r} split {split!r} has {num_examples} examples, "
                        f"fewer than the {count} hosts")
-    shard = tfds.even_splits(split, n=count, drop_remainder=True)[index]
+    shard = tfds.even_splits(split, n=count)[index]
     return builder.as_dataset(split=shard, shuffle_files=False, decoders=decoders,
                               read_config=tfds.ReadConfig(add_tfds_id=False))
 
