@@ -1,0 +1,151 @@
+"""Tracks objects through a video with a trained WCS-Net: masks, hotspots, tracklets, overlay.
+
+Examples:
+  python tools/track.py --input clip.mp4 --workdir runs/stage2 --output out/clip
+  python tools/track.py --input frames/ --workdir runs/stage2 --output out/two \\
+      --click 300,200 --click 620,240
+  python tools/track.py --input frames/ --workdir runs/stage2 --output out/box \\
+      --box 120,60,420,380
+  python tools/track.py --input DAVIS/JPEGImages/480p/blackswan --workdir runs/stage2 \\
+      --output out/blackswan --mask DAVIS/Annotations/480p/blackswan/00000.png
+
+Writes OUT/masks/%05d.png (palette, ids 1..N), OUT/hotspots/%05d.png (8-bit),
+OUT/tracklets.json and OUT/overlay.mp4 (see wcs_jax/inference/outputs.py); the policy
+when an object is lost is in wcs_jax/inference/tracker.py.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from tqdm import tqdm
+
+from wcs_jax.inference import first_frame
+from wcs_jax.inference import outputs
+from wcs_jax.inference.backend import BACKENDS
+from wcs_jax.inference.tracker import Tracker
+from wcs_jax.io import masks as mask_io
+from wcs_jax.io.video import FrameReader
+
+
+def _numbers(count: int, flag: str):
+  def parse(text: str) -> tuple[float, ...]:
+    try:
+      values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+      values = ()
+    if len(values) != count:
+      raise argparse.ArgumentTypeError(f"{flag}: expected {count} comma-separated numbers, got {text!r}")
+    return values
+  return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--input", required=True, metavar="VIDEO_OR_FRAMES",
+                      help="video file (anything OpenCV decodes) or folder of frames "
+                           "(jpg/png/bmp, sorted by name)")
+  parser.add_argument("--workdir", metavar="RUN",
+                      help="trained run (python -m wcs_jax.train); its last stage's latest "
+                           "checkpoint gives EG-Net, Gaze2Mask-Net and WCS-Net, its config the "
+                           "crop geometry (required with --backend jax)")
+  parser.add_argument("--output", required=True, metavar="OUT", help="output folder (created)")
+  parser.add_argument("--init", choices=first_frame.INITS,
+                      help="how the first frame's objects are found: auto (EG-Net then "
+                           "Gaze2Mask-Net: the most salient object), click, box or mask; "
+                           "default: the kind of prompt given, else auto")
+  parser.add_argument("--click", type=_numbers(2, "--click"), nargs="+", action="extend",
+                      metavar="X,Y", help="pixel (column, row) on an object of the first frame; "
+                                          "one object per click, repeatable")
+  parser.add_argument("--box", type=_numbers(4, "--box"), nargs="+", action="extend",
+                      metavar="X0,Y0,X1,Y1", help="box around an object of the first frame "
+                                                  "(pixel edges, X1/Y1 exclusive); one object "
+                                                  "per box, repeatable")
+  parser.add_argument("--mask", metavar="PNG",
+                      help="first-frame mask: palette PNG (ids; they become objects 1..N in "
+                           "increasing order) or binary PNG (one object)")
+  parser.add_argument("--backend", choices=BACKENDS, default="jax",
+                      help="network runtime: jax (default, needs --workdir) or torch (the "
+                           "tools/convert_to_torch.py export, needs --weights)")
+  parser.add_argument("--weights", metavar="DIR", help="exported weights for --backend torch")
+  parser.add_argument("--max-frames", type=int, metavar="N",
+                      help="track only the first N frames (default: all)")
+  parser.add_argument("--no-overlay", action="store_true", help="do not write OUT/overlay.mp4")
+  return parser
+
+
+def _prompt_kind(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+  given = [name for name in ("click", "box", "mask") if getattr(args, name)]
+  if len(given) > 1:
+    parser.error(f"give one kind of prompt, got {' and '.join('--' + g for g in given)}")
+  init = args.init or (given[0] if given else "auto")
+  if init != "auto" and not given:
+    parser.error(f"--init {init} needs --{init}")
+  if given and given[0] != init:
+    parser.error(f"--{given[0]} given with --init {init}")
+  return init
+
+
+def run(args: argparse.Namespace, init: str) -> dict:
+  """Tracks `args.input` into `args.output`; returns the timing summary."""
+  reader = FrameReader(args.input)
+  info = reader.info
+  mask = mask_io.read_label_map(args.mask) if args.mask else None
+  tracker = Tracker.from_workdir(args.workdir, backend=args.backend, weights=args.weights)
+  total = info.num_frames if args.max_frames is None else min(args.max_frames, info.num_frames or args.max_frames)
+  results = tracker.track(reader, init, clicks=args.click, boxes=args.box, mask=mask)
+  writer = None
+  seconds = {"network": 0.0, "crop_paste": 0.0, "io": 0.0}
+  start = time.perf_counter()
+  try:
+    with tqdm(total=total, unit="frame", desc="tracking", dynamic_ncols=True) as progress:
+      last = time.perf_counter()
+      for result in results:
+        if writer is None:
+          writer = outputs.OutputWriter(args.output, info.width, info.height, info.fps,
+                                        result.prompts, overlay_video=not args.no_overlay)
+        writer.write(result.index, result.frame, result.mask, result.hotspot, result.objects)
+        now = time.perf_counter()
+        if result.index > 0:
+          seconds["network"] += result.network_seconds
+          seconds["crop_paste"] += result.crop_paste_seconds
+          seconds["io"] += now - last - result.network_seconds - result.crop_paste_seconds
+        last = now
+        progress.update(1)
+        if args.max_frames is not None and result.index + 1 >= args.max_frames:
+          break
+  finally:
+    results.close()
+    reader.close()
+    if writer is not None:
+      writer.close()
+  frames_done = 0 if writer is None else writer.num_frames
+  return {"frames": frames_done, "seconds": time.perf_counter() - start,
+          **{k: v / max(frames_done - 1, 1) for k, v in seconds.items()}}
+
+
+def main(argv: list[str] | None = None) -> int:
+  parser = build_parser()
+  args = parser.parse_args(argv)
+  init = _prompt_kind(args, parser)
+  if args.backend == "jax" and not args.workdir:
+    parser.error("--backend jax needs --workdir RUN")
+  if args.backend == "torch" and not args.weights:
+    parser.error("--backend torch needs --weights DIR")
+  if args.max_frames is not None and args.max_frames < 1:
+    parser.error(f"--max-frames must be >= 1, got {args.max_frames}")
+  try:
+    summary = run(args, init)
+  except (ValueError, OSError) as error:
+    print(f"track.py: error: {error}", file=sys.stderr)
+    return 1
+  print(f"{summary['frames']} frames in {summary['seconds']:.1f} s; per tracked frame: network "
+        f"{summary['network'] * 1e3:.1f} ms, crop/paste {summary['crop_paste'] * 1e3:.1f} ms, "
+        f"I/O {summary['io'] * 1e3:.1f} ms; outputs in {args.output}")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
