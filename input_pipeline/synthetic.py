@@ -507,7 +507,7 @@ def _write_salicon(root: pathlib.Path, num: int, seed: int, size: tuple[int, int
     mat_path = root / "fixations" / split / f"{stem}.mat"
     mat_path.parent.mkdir(parents=True, exist_ok=True)
     scipy.io.savemat(mat_path, {"image": stem, "resolution": np.array([[height, width]]),
-                                "gaze": gaze})
+                                "gaze": gaze}, do_compression=True)
 
 
 def _write_duts(root: pathlib.Path, num: int, seed: int, size: tuple[int, int]) -> None:
@@ -556,10 +556,11 @@ def _write_sbd(root: pathlib.Path, num: int, seed: int, size: tuple[int, int]) -
       (dataset / folder).mkdir(parents=True, exist_ok=True)
     scipy.io.savemat(dataset / "inst" / f"{stem}.mat", {"GTinst": {
         "Segmentation": instances, "Boundaries": boundaries,
-        "Categories": classes[visible].astype(np.uint8)[:, None]}})
+        "Categories": classes[visible].astype(np.uint8)[:, None]}}, do_compression=True)
     scipy.io.savemat(dataset / "cls" / f"{stem}.mat", {"GTcls": {
         "Segmentation": semantic, "Boundaries": class_boundaries,
-        "CategoriesPresent": np.unique(semantic[semantic > 0]).astype(np.uint8)[:, None]}})
+        "CategoriesPresent": np.unique(semantic[semantic > 0]).astype(np.uint8)[:, None]}},
+        do_compression=True)
   for split, stems in names.items():
     _write_lines(dataset / f"{split}.txt", stems)
 
