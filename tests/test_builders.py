@@ -328,3 +328,18 @@ def test_build_command_line_reports_errors_without_traceback(tmp_path, capsys):
                          "--data-dir", str(tmp_path / "data")]) == 1
   err = capsys.readouterr().err
   assert err.startswith("error: ") and "benchmark_RELEASE/dataset/img" in err
+
+
+def test_youtube_objects_frames_named_by_number(synthetic_root, tmp_path):
+  """Frames stored as %05d.jpg (as in some copies of the release) match their labels by
+  number and keep the frame%04d names the evaluation expects."""
+  manual = tmp_path / "yto"
+  shutil.copytree(synthetic_root / "youtube_objects" / "aeroplane", manual / "aeroplane")
+  images = manual / "aeroplane" / "data" / "0001" / "shots" / "001" / "images"
+  for path in list(images.iterdir()):
+    path.rename(images / f"{int(path.stem[5:]):05d}.jpg")
+  build_lib.build("youtube_objects", manual, tmp_path / "data")
+  (example,) = _load("youtube_objects", tmp_path / "data", "test", skip=("frames", "masks"))
+  assert [n.decode() for n in example["frame_names"]] == [f"frame{t:04d}" for t in range(1, 22)]
+  np.testing.assert_array_equal(example["has_mask"], np.arange(21) % 10 == 0)
+  assert example["frames"][10] == (images / "00011.jpg").read_bytes()

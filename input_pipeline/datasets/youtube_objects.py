@@ -8,17 +8,19 @@ Layout read from `manual_dir` (the `youtube_masks` ground truth with the frames 
 shot in `images/`, as in its `youtube_masks_full` variant; the layout
 `wcs_jax.metrics.benchmarks` reads):
 
-    <category>/data/<video>/shots/<shot>/images/frame%04d.jpg
+    <category>/data/<video>/shots/<shot>/images/frame%04d.jpg   (or %05d.jpg)
     <category>/data/<video>/shots/<shot>/labels/%05d.jpg     0/255, JPEG-compressed
 
 with <category> one of `CATEGORIES`. A label file annotates the frame with the same
-number (labels/00011.jpg -> images/frame0011.jpg); masks are foreground where >= 128.
-Every frame of `images/` is in the sequence, annotated or not (`has_mask`); shots
-without a `labels/` folder are not part of the benchmark and are skipped.
+number, the number at the end of the file names (labels/00011.jpg ->
+images/frame0011.jpg); masks are foreground where >= 128. Every frame of `images/` is
+in the sequence, annotated or not (`has_mask`); shots without a `labels/` folder are
+not part of the benchmark and are skipped.
 
 Sequence names are `<category>_<video>_<shot>` (e.g. "aeroplane_0001_001"), frame
-names the image stems ("frame0011"): the names `wcs_jax.metrics.benchmarks` uses for
-`PRED/<sequence>/<frame>.png` (`tools/evaluate.py --dataset youtube_objects`).
+names `frame%04d` of the frame number ("frame0011") whatever the image files are
+called: the names `wcs_jax.metrics.benchmarks` uses for `PRED/<sequence>/<frame>.png`
+(`tools/evaluate.py --dataset youtube_objects`).
 
 Split: test. Features: `video.video_features()`, `category` the folder's category.
 """
@@ -116,6 +118,9 @@ def _shot_frames(shot_dir: pathlib.Path, labels: pathlib.Path) -> list[video.Fra
     if number is None:
       raise reading.DownloadError(f"{image}: no frame number in the name; expected "
                                   "frame%04d.jpg")
+    if number in by_number:
+      raise reading.DownloadError(f"{image}: frame number {number} also names "
+                                  f"{by_number[number]}; expected one image per frame")
     by_number[number] = image
   masks = {}
   for label in label_files:
@@ -125,5 +130,5 @@ def _shot_frames(shot_dir: pathlib.Path, labels: pathlib.Path) -> list[video.Fra
           f"{label}: no frame of {shot_dir / 'images'} has its number; expected "
           f"frame{number if number is not None else 0:04d}.jpg there")
     masks[number] = (label,)
-  return [video.Frame(name=image.stem, image=image, masks=masks.get(number, ()))
+  return [video.Frame(name=f"frame{number:04d}", image=image, masks=masks.get(number, ()))
           for number, image in sorted(by_number.items())]
