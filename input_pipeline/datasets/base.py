@@ -30,7 +30,9 @@ class ManualBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   SPLIT_NAMES: tuple[str, ...] = ()
 
   def __init__(self, *, splits: Sequence[str] | None = None, **kwargs):
-    """Args:
+    """Creates the builder.
+
+    Args:
       splits: the splits that must be built (default: all those found).
       **kwargs: of `tfds.core.GeneratorBasedBuilder` (data_dir, ...).
 
