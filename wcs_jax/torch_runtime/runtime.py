@@ -1,0 +1,116 @@
+"""The exported networks behind a numpy interface: what the tracker calls every frame.
+
+`Runtime(DIR)` loads an export (`wcs_jax.torch_runtime.export`) and runs its networks
+on batched numpy arrays in the JAX convention (NHWC float32, images RGB in [0, 1],
+maps [B, H, W, 1] in [0, 1]; results are float32 logits [B, H, W, 1]), so a caller
+switches backends without touching its data. Inside, tensors are NCHW views of the
+NHWC arrays, i.e. channels_last in memory, the layout PyTorch's CPU kernels are
+fastest in, with no copy on the way in or out.
+
+Speed options (measured by `python tools/benchmark.py --track`; see the README):
+- `precision="bfloat16"`: `torch.autocast` to bfloat16 (AMX on recent x86 CPUs); the
+  logits move by ~1e-2, outside the 1e-4 parity tolerance, so it is an option and
+  float32 the default.
+- `compile=True`: `torch.compile` of the per-frame `track` and of the first-frame
+  networks (needs a C++ compiler; the first call of each input shape compiles).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Callable
+
+import numpy as np
+import torch
+
+from wcs_jax.torch_runtime import export
+from wcs_jax.torch_runtime.networks import TemplateCode
+
+PRECISIONS = ("float32", "bfloat16")
+
+
+class Runtime:
+  """EG-Net, Gaze2Mask-Net and WCS-Net of an export, on numpy arrays.
+
+  Args:
+    directory: written by `tools/convert_to_torch.py`.
+    precision: "float32" or "bfloat16" (autocast; see the module docstring).
+    compile: wrap the networks with `torch.compile`.
+    fold_batch_norm: fold batch norm into the convolutions at load time.
+    num_threads: PyTorch intra-op threads; None keeps PyTorch's default.
+  """
+
+  def __init__(self, directory: str | os.PathLike, *, precision: str = "float32", compile: bool = False,
+               fold_batch_norm: bool = True, num_threads: int | None = None):
+    if precision not in PRECISIONS:
+      raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
+    if num_threads is not None:
+      torch.set_num_threads(num_threads)
+    self.precision = precision
+    self.networks = export.load_networks(directory, fold_batch_norm=fold_batch_norm, channels_last=True)
+    self.model_configs = export.read_config(directory)["networks"]
+    wcsnet = self.networks.get("wcsnet")
+    self._calls: dict[str, Callable] = {}
+    if "egnet" in self.networks:
+      self._calls["egnet"] = self.networks["egnet"]
+    if "gaze2mask" in self.networks:
+      self._calls["gaze2mask"] = self.networks["gaze2mask"]
+    if wcsnet is not None:
+      self._calls["encode_template"] = wcsnet.encode_template
+      self._calls["track"] = wcsnet.track
+    if compile:
+      self._calls = {name: torch.compile(fn, dynamic=False) for name, fn in self._calls.items()}
+
+  def has(self, network: str) -> bool:
+    """Whether the export holds `network` ("egnet", "gaze2mask" or "wcsnet")."""
+    return network in self.networks
+
+  def _call(self, name: str, *args):
+    if name not in self._calls:
+      network = "wcsnet" if name in ("encode_template", "track") else name
+      raise ValueError(f"this export holds no {network} (it has {sorted(self.networks)}): "
+                       "convert a run that trained it")
+    autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if self.precision == "bfloat16"
+                else contextlib.nullcontext())
+    with torch.inference_mode(), autocast:
+      return self._calls[name](*args)
+
+  def egnet(self, image: np.ndarray) -> np.ndarray:
+    """[B, H, W, 3] RGB in [0, 1] -> [B, H, W, 1] gaze logits (Eq. 1)."""
+    return _to_numpy(self._call("egnet", _to_torch(image, "image", 3)))
+
+  def gaze2mask(self, image: np.ndarray, gaze: np.ndarray) -> np.ndarray:
+    """[B, H, W, 3] image, [B, H, W, 1] gaze map in [0, 1] -> [B, H, W, 1] mask logits (Eq. 2)."""
+    return _to_numpy(self._call("gaze2mask", _to_torch(image, "image", 3), _to_torch(gaze, "gaze", 1)))
+
+  def encode_template(self, template_image: np.ndarray, template_mask: np.ndarray,
+                      template_hotspot: np.ndarray) -> TemplateCode:
+    """The object's template code (Eq. 3), computed once per object.
+
+    Args:
+      template_image: [B, S, S, 3] RGB in [0, 1].
+      template_mask: [B, S, S, 1] in [0, 1].
+      template_hotspot: [B, S, S, 1] in [0, 1].
+    """
+    return self._call("encode_template", _to_torch(template_image, "template_image", 3),
+                      _to_torch(template_mask, "template_mask", 1),
+                      _to_torch(template_hotspot, "template_hotspot", 1))
+
+  def track(self, code: TemplateCode, search_image: np.ndarray
+            ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """One frame: [B, S, S, 3] search crop -> (mask, hotspot) [B, S, S, 1] logits, None if off."""
+    mask, hotspot = self._call("track", code, _to_torch(search_image, "search_image", 3))
+    return (None if mask is None else _to_numpy(mask)), (None if hotspot is None else _to_numpy(hotspot))
+
+
+def _to_torch(x: np.ndarray, name: str, channels: int) -> torch.Tensor:
+  """[B, H, W, C] numpy -> [B, C, H, W] float32 tensor sharing its memory (channels_last)."""
+  x = np.asarray(x)
+  if x.ndim != 4 or x.shape[-1] != channels:
+    raise ValueError(f"{name} must be [B, H, W, {channels}], got shape {x.shape}")
+  return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).permute(0, 3, 1, 2)
+
+
+def _to_numpy(t: torch.Tensor) -> np.ndarray:
+  """[B, C, H, W] -> [B, H, W, C] float32 numpy."""
+  return np.ascontiguousarray(t.float().permute(0, 2, 3, 1).numpy())
