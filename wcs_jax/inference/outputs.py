@@ -17,6 +17,7 @@ entry and closed by `close`), so memory stays flat however long the video.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pathlib
@@ -35,6 +36,12 @@ HOTSPOT_ALPHA = 0.6
 DEFAULT_FPS = 24.0
 
 
+@functools.cache
+def _palette_lut() -> np.ndarray:
+  """The DAVIS palette as an OpenCV lookup table `[256, 1, 3]` uint8."""
+  return np.ascontiguousarray(mask_io.davis_palette()[:, None, :])
+
+
 def overlay(frame: np.ndarray, labels: np.ndarray, hotspot: np.ndarray) -> np.ndarray:
   """The overlay frame: masks tinted, hotspot heat blended.
 
@@ -46,14 +53,13 @@ def overlay(frame: np.ndarray, labels: np.ndarray, hotspot: np.ndarray) -> np.nd
   Returns:
     `[H, W, 3]` uint8 RGB.
   """
-  colours = mask_io.davis_palette()[labels].astype(np.float32)
-  alpha = np.where(labels > 0, np.float32(MASK_ALPHA), np.float32(0))[..., None]
-  out = frame.astype(np.float32) * (1 - alpha) + colours * alpha
-  heat_u8 = np.round(np.clip(hotspot, 0, 1) * 255).astype(np.uint8)
+  colours = cv2.LUT(cv2.merge([labels, labels, labels]), _palette_lut())
+  tinted = cv2.addWeighted(frame, 1 - MASK_ALPHA, colours, MASK_ALPHA, 0.0)
+  out = cv2.copyTo(tinted, labels, frame.copy())
+  heat_u8 = cv2.convertScaleAbs(hotspot, alpha=255.0)
   heat = cv2.cvtColor(cv2.applyColorMap(heat_u8, cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
-  weight = (hotspot * np.float32(HOTSPOT_ALPHA))[..., None]
-  out = out * (1 - weight) + heat.astype(np.float32) * weight
-  return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+  weight = np.clip(hotspot, 0.0, 1.0) * np.float32(HOTSPOT_ALPHA)
+  return cv2.blendLinear(out, heat, 1.0 - weight, weight)
 
 
 def _even(frame: np.ndarray) -> np.ndarray:

@@ -43,6 +43,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 
+import cv2
 import ml_collections
 import numpy as np
 
@@ -257,7 +258,7 @@ class Tracker:
     """Template code, object states and the first frame's result."""
     height, width = frame.shape[:2]
     size = self.config.image_size
-    fill = np.asarray(frame.reshape(-1, 3).mean(axis=0))
+    fill = np.asarray(cv2.mean(frame)[:3])
     templates, masks, guidances, windows, states = [], [], [], [], []
     for obj in objects:
       box, area = compose.object_extent(obj.mask.astype(np.uint8), 1, None)
@@ -294,7 +295,7 @@ class Tracker:
     height, width = frame.shape[:2]
     size = self.config.image_size
     start = time.perf_counter()
-    fill = np.asarray(frame.reshape(-1, 3).mean(axis=0))
+    fill = np.asarray(cv2.mean(frame)[:3])
     windows = [self._search_window(state, width, height) for state in states]
     search = np.stack([crops.crop(frame, window, size, fill) for window in windows])
     search = search.astype(np.float32) * np.float32(1 / 255)

@@ -1,0 +1,168 @@
+"""tools/track.py end to end on DAVIS frames with a workdir of random weights, written
+through the trainer's own checkpoint and config writers; bad input gives one-line errors."""
+import importlib.util
+import json
+import pathlib
+import subprocess
+import sys
+
+import ml_collections
+import numpy as np
+import pytest
+from PIL import Image
+
+import train_testing
+from wcs_jax.inference import backend as backend_lib
+from wcs_jax.io import masks as mask_io
+from wcs_jax.io.video import FrameReader
+from wcs_jax.models import build
+from wcs_jax.training import checkpointing
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+TINY = dict(backbone="efficientnet-b0", decoder_channels=8)
+SIZE = 64
+
+
+def _load_tool():
+  spec = importlib.util.spec_from_file_location("track_tool", REPO / "tools" / "track.py")
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+track_tool = _load_tool()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+  """A WCS-Net stage-2 workdir holding the three networks (random weights), laid out as
+  the trainer writes it: Orbax checkpoint of the state, frozen first-frame networks,
+  config.json and networks.json."""
+  path = tmp_path_factory.mktemp("run")
+  model_config = build.resolve_model_config(TINY)
+  variables = {name: backend_lib.random_variables(build.from_config(model_config, name), SIZE, k)
+               for k, name in enumerate(build.NETWORKS)}
+  config = ml_collections.ConfigDict(dict(
+      stage="stage2", network="wcsnet", model=model_config,
+      input=dict(image_size=SIZE, pairs=dict(template_context=1.5, search_context=2.0, guidance_sigma=0.25))))
+  state = {"step": np.int32(0), "params": variables["wcsnet"]["params"],
+           "batch_stats": variables["wcsnet"]["batch_stats"],
+           "frozen": {"egnet": variables["egnet"], "gaze2mask": variables["gaze2mask"]}}
+  checkpointer = checkpointing.Checkpointer(path, every=1, keep=1, asynchronous=False)
+  checkpointer.save(0, state, force=True)
+  checkpointer.wait()
+  checkpointer.close()
+  checkpointing.save_config(path, config, {name: model_config for name in build.NETWORKS})
+  with train_testing.fast_compiles():
+    yield path
+
+
+@pytest.fixture(scope="module")
+def davis(shared_data):
+  root = shared_data / "davis2016"
+  return root / "JPEGImages/480p/blackswan", root / "Annotations/480p/blackswan/00000.png"
+
+
+def run_tool(capsys, *argv):
+  code = track_tool.main([str(a) for a in argv])
+  captured = capsys.readouterr()
+  return code, captured.out, captured.err
+
+
+def test_two_clicks_write_every_output(workdir, davis, tmp_path, capsys):
+  frames, _ = davis
+  out = tmp_path / "out"
+  code, stdout, stderr = run_tool(capsys, "--input", frames, "--workdir", workdir, "--output", out,
+                                  "--click", "400,200", "100,100", "--max-frames", 4)
+  assert code == 0, stderr
+  assert "4 frames" in stdout and "network" in stdout and "crop/paste" in stdout
+  assert "frame/s" in stderr  # tqdm's rate
+  names = [f"{i:05d}.png" for i in range(4)]
+  assert sorted(p.name for p in (out / "masks").iterdir()) == names
+  assert sorted(p.name for p in (out / "hotspots").iterdir()) == names
+  for name in names:
+    mask = Image.open(out / "masks" / name)
+    assert mask.mode == "P" and mask.size == (854, 480)
+    np.testing.assert_array_equal(np.asarray(mask.getpalette(), np.uint8).reshape(-1, 3)[:4],
+                                  mask_io.davis_palette()[:4])
+    assert set(np.unique(np.asarray(mask))) <= {0, 1, 2}
+    hotspot = Image.open(out / "hotspots" / name)
+    assert hotspot.mode == "L" and hotspot.size == (854, 480)
+  tracklets = json.loads((out / "tracklets.json").read_text())
+  assert (tracklets["width"], tracklets["height"], tracklets["num_frames"]) == (854, 480, 4)
+  assert [o["prompt"] for o in tracklets["objects"]] == [["click", 400.0, 200.0], ["click", 100.0, 100.0]]
+  assert [f["frame"] for f in tracklets["frames"]] == [0, 1, 2, 3]
+  for entry, name in zip(tracklets["frames"], names):
+    labels = mask_io.read_label_map(out / "masks" / name)
+    for obj in entry["objects"]:
+      assert set(obj) >= {"id", "hotspot", "bbox", "area", "lost"}
+      assert obj["area"] == np.count_nonzero(labels == obj["id"])
+      if obj["area"]:
+        x0, y0, x1, y1 = obj["bbox"]
+        ys, xs = np.nonzero(labels == obj["id"])
+        assert (x0, y0, x1, y1) == (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+      x, y = obj["hotspot"]
+      assert 0 <= x < 854 and 0 <= y < 480
+  video = FrameReader(out / "overlay.mp4")
+  assert (video.info.width, video.info.height) == (854, 480)
+  assert sum(1 for _ in video) == 4
+
+
+def test_mask_init_writes_the_given_mask_first(workdir, davis, tmp_path, capsys):
+  frames, first_mask = davis
+  out = tmp_path / "out"
+  code, _, stderr = run_tool(capsys, "--input", frames, "--workdir", workdir, "--output", out,
+                             "--mask", first_mask, "--max-frames", 3, "--no-overlay")
+  assert code == 0, stderr
+  np.testing.assert_array_equal(mask_io.read_label_map(out / "masks/00000.png"),
+                                mask_io.read_label_map(first_mask))
+  assert len(list((out / "masks").iterdir())) == 3 and not (out / "overlay.mp4").exists()
+
+
+def test_bad_input_gives_one_line_errors(workdir, davis, tmp_path, capsys):
+  frames, first_mask = davis
+  common = ["--workdir", workdir, "--output", tmp_path / "out"]
+  broken = tmp_path / "broken.mp4"
+  broken.write_bytes(b"not a video at all")
+  empty_mask = tmp_path / "empty.png"
+  no_frames = tmp_path / "no_frames"
+  no_frames.mkdir()
+  mask_io.write_palette_png(empty_mask, np.zeros((480, 854), np.uint8))
+  cases = [
+      (["--input", tmp_path / "missing"], "no such video file or frame folder"),
+      (["--input", broken], "broken.mp4"),
+      (["--input", no_frames], "expected image files"),
+      (["--input", frames, "--click", "900,10"], "--click 900,10 lies outside the 854x480 first frame"),
+      (["--input", frames, "--box", "10,10,10,50"], "--box 10,10,10,50: less than one pixel"),
+      (["--input", frames, "--mask", empty_mask], "no object pixel"),
+      (["--input", frames, "--backend", "torch", "--weights", tmp_path], "--backend torch"),
+  ]
+  for argv, message in cases:
+    code, _, stderr = run_tool(capsys, *argv, *common)
+    assert code == 1, argv
+    assert message in stderr and "Traceback" not in stderr, stderr
+  code, _, stderr = run_tool(capsys, "--input", frames, "--workdir", tmp_path / "norun", "--output", tmp_path / "o")
+  assert code == 1 and "config.json not found" in stderr
+
+
+def test_flag_errors_are_usage_errors(davis, tmp_path, capsys):
+  frames, first_mask = davis
+  common = ["--input", frames, "--output", tmp_path / "out", "--workdir", tmp_path]
+  for argv, message in [(["--click", "3"], "--click: expected 2 comma-separated numbers"),
+                        (["--click", "3,4", "--box", "1,2,3,4"], "give one kind of prompt"),
+                        (["--init", "box"], "--init box needs --box"),
+                        (["--init", "mask", "--click", "3,4"], "--click given with --init mask")]:
+    with pytest.raises(SystemExit) as exit_info:
+      run_tool(capsys, *common, *argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+  with pytest.raises(SystemExit):
+    run_tool(capsys, "--input", frames, "--output", tmp_path / "o", "--backend", "torch")
+  assert "--backend torch needs --weights DIR" in capsys.readouterr().err
+
+
+def test_help_explains_every_flag():
+  result = subprocess.run([sys.executable, str(REPO / "tools" / "track.py"), "--help"],
+                          capture_output=True, text=True, check=True, cwd=REPO)
+  for flag in ("--input", "--workdir", "--output", "--init", "--click", "--box", "--mask",
+               "--backend", "--weights", "--max-frames", "--no-overlay"):
+    assert flag in result.stdout

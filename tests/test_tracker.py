@@ -1,0 +1,304 @@
+"""Tests of the online tracker (wcs_jax/inference): crop geometry against the training
+pairs, pasting, merging objects, first-frame prompts, the recovery policy, and real
+tracking runs (a colour-segmenting stand-in network on a hand-made video with a known
+track; the JAX networks with random weights on DAVIS frames)."""
+import itertools
+
+import cv2
+import jax
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import train_testing
+from input_pipeline import hotspot as hotspot_lib
+from input_pipeline import pairs
+from wcs_jax.inference import compose
+from wcs_jax.inference import backend as backend_lib
+from wcs_jax.inference import crops
+from wcs_jax.inference import first_frame
+from wcs_jax.inference.backend import BackendUnavailableError
+from wcs_jax.inference.backend import JaxBackend
+from wcs_jax.inference.backend import load_backend
+from wcs_jax.inference.tracker import Tracker
+from wcs_jax.inference.tracker import TrackerConfig
+from wcs_jax.io import masks as mask_io
+from wcs_jax.io.video import FrameReader
+from wcs_jax.models import build
+
+TINY = dict(backbone="efficientnet-b0", decoder_channels=8)
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def tiny_backend():
+  """The three networks, EfficientNet-B0 and 8-wide decoders at 64 x 64, random weights."""
+  with train_testing.fast_compiles():
+    yield JaxBackend.random(TINY, SIZE, seed=0)
+
+
+@pytest.fixture(scope="module")
+def blackswan(shared_data):
+  root = shared_data / "davis2016"
+  frames = list(itertools.islice(FrameReader(root / "JPEGImages/480p/blackswan"), 5))
+  return frames, mask_io.read_label_map(root / "Annotations/480p/blackswan/00000.png")
+
+
+def smooth_image(height=120, width=160, seed=0):
+  rng = np.random.default_rng(seed)
+  image = cv2.GaussianBlur(rng.random((height, width, 3)).astype(np.float32), (0, 0), 3)
+  return (image - image.min()) / (image.max() - image.min())
+
+
+# ------------------------------------------------------------------ crop geometry
+
+@pytest.mark.parametrize("window", [crops.Window(80.3, 60.7, 50.0),   # inside
+                                    crops.Window(10.0, 100.0, 90.5),  # over two edges
+                                    crops.Window(80.0, 60.0, 300.0)])  # larger than the frame
+def test_crop_matches_training_pairs(window):
+  image = smooth_image()
+  fill = image.mean(axis=(0, 1))
+  expected = pairs.crop(tf.constant(image), tf.constant([window.cx, window.cy, window.side], tf.float32),
+                        32, tf.eye(3), tf.constant(fill, tf.float32)).numpy()
+  np.testing.assert_allclose(crops.crop(image, window, 32, fill), expected, atol=1e-5)
+  # uint8 frames (what the tracker crops) differ by the 8-bit rounding only.
+  u8 = crops.crop(np.round(image * 255).astype(np.uint8), window, 32, np.round(fill * 255))
+  np.testing.assert_allclose(u8 / 255.0, expected, atol=2.5 / 255)
+
+
+def test_template_and_search_windows_match_training_pairs():
+  box = (30.0, 40.0, 70.0, 60.0)
+  expected = pairs.template_window(tf.constant(box), 1.5).numpy()
+  window = crops.template_window(box, 1.5)
+  np.testing.assert_allclose([window.cx, window.cy, window.side], expected)
+  assert (window.cx, window.cy, window.side) == (50.0, 50.0, 60.0)
+  # Training's search window without jitter or rescaling is centred on the box.
+  search = pairs.search_window(tf.constant(box), tf.constant([1, 2]), 2.0, 0.0, 0.0).numpy()
+  window = crops.search_window(50.0, 50.0, 40.0, 2.0)
+  np.testing.assert_allclose([window.cx, window.cy, window.side], search, rtol=1e-6)
+
+
+def test_paste_inverts_crop_and_covers_the_window():
+  window = crops.Window(50.0, 40.0, 40.0)
+  assert window.roi(100, 80) == (30, 20, 70, 60)
+  assert crops.Window(-50.0, 40.0, 40.0).roi(100, 80) is None
+  assert crops.Window(5.0, 5.0, 40.0).roi(100, 80) == (0, 0, 25, 25)
+  # A linear map survives crop then paste exactly (bilinear both ways, 2x enlargement).
+  ys, xs = np.mgrid[0:80, 0:100].astype(np.float32)
+  ramp = (0.3 * xs + 0.7 * ys) / 100
+  small = crops.crop(ramp, window, 20, 0.0)
+  values, roi = crops.paste(small, window, 100, 80)
+  assert roi == (30, 20, 70, 60) and values.shape == (40, 40)
+  np.testing.assert_allclose(values[1:-1, 1:-1], ramp[21:59, 31:69], atol=1e-4)
+
+
+# ------------------------------------------------------------------ several objects
+
+def test_label_map_gives_overlaps_to_the_more_probable_object():
+  a = compose.Placed(np.array([[0.9, 0.6], [0.4, 0.7]], np.float32), (0, 0, 2, 2))
+  b = compose.Placed(np.array([[0.8, 0.9], [0.3, 0.7]], np.float32), (0, 0, 2, 2))
+  c = compose.Placed(np.array([[0.95]], np.float32), (2, 1, 3, 2))
+  labels = compose.label_map([a, b, None, c], 3, 2)
+  np.testing.assert_array_equal(labels, [[1, 2, 0], [0, 1, 4]])  # the tie 0.7/0.7 stays 1
+  merged = compose.hotspot_map([a, b], 3, 2)
+  np.testing.assert_allclose(merged, [[0.9, 0.9, 0], [0.4, 0.7, 0]])
+  assert compose.object_extent(labels, 1, None) == ((0, 0, 2, 2), 2)
+  assert compose.object_extent(labels, 4, (2, 1, 3, 2)) == ((2, 1, 3, 2), 1)
+  assert compose.object_extent(labels, 3, None) == (None, 0)
+  assert compose.peak(c) == (2, 1) and compose.peak(b) == (1, 0)
+
+
+# ------------------------------------------------------------------ first-frame prompts
+
+def test_mask_guidance_matches_training_guidance():
+  mask = np.zeros((40, 50), bool)
+  mask[5:30, 10:22] = True
+  mask[20:30, 22:45] = True  # an L shape: the centroid's nearest mask pixel
+  expected = hotspot_lib.mask_guidance(tf.constant(mask[..., None], tf.float32), "gaussian", 0.25).numpy()[..., 0]
+  np.testing.assert_allclose(first_frame.mask_guidance(mask, 0.25), expected, atol=1e-6)
+
+
+def test_bad_prompts_are_named_errors():
+  with pytest.raises(first_frame.InitialisationError, match=r"--click 854,10 lies outside the 854x480"):
+    first_frame.check_clicks([(854, 10)], 854, 480)
+  with pytest.raises(first_frame.InitialisationError, match=r"--box 10,10,10,50"):
+    first_frame.check_boxes([(10, 10, 10, 50)], 854, 480)
+  with pytest.raises(first_frame.InitialisationError, match="outside|overlapping"):
+    first_frame.check_boxes([(900, 10, 950, 50)], 854, 480)
+  assert first_frame.check_boxes([(-5, 10, 20, 500)], 854, 480) == [(0.0, 10.0, 20.0, 480.0)]
+  with pytest.raises(first_frame.InitialisationError, match="no object pixel"):
+    first_frame.from_mask(np.zeros((4, 6), np.uint8), 6, 4, 0.25)
+  with pytest.raises(first_frame.InitialisationError, match="the mask is 6x4, the first frame 8x4"):
+    first_frame.from_mask(np.ones((4, 6), np.uint8), 8, 4, 0.25)
+  objects = first_frame.from_mask(np.array([[0, 3, 3], [7, 0, 3]], np.uint8), 3, 2, 0.25)
+  assert [o.prompt for o in objects] == [("mask", 3), ("mask", 7)]
+
+
+def test_load_backend_errors():
+  with pytest.raises(BackendUnavailableError, match="--backend torch"):
+    load_backend("torch", weights="somewhere")
+  with pytest.raises(ValueError, match="--backend must be one of"):
+    load_backend("onnx")
+  with pytest.raises(ValueError, match="needs --workdir"):
+    load_backend("jax")
+
+
+# ------------------------------------------------------------------ tracking with a stand-in network
+
+class ColourBackend:
+  """A stand-in for the networks that segments pure red pixels and puts the hotspot at
+  the red region's centroid: it lets the tests check the tracker's geometry (crops,
+  pastes, windows, policy) against a known answer."""
+  image_size = 48
+  has_first_frame_networks = False
+  has_hotspot = True
+
+  def __init__(self):
+    self.searches = []
+
+  def encode_template(self, image, mask, hotspot):
+    return len(image)
+
+  def track(self, code, search):
+    assert search.shape == (code, 48, 48, 3) and search.dtype == np.float32
+    self.searches.append(search)
+    red = ((search[..., 0] > 0.6) & (search[..., 1] < 0.3)).astype(np.float32)
+    hot = np.zeros_like(red)
+    for k in range(code):
+      ys, xs = np.nonzero(red[k])
+      if len(ys):
+        hot[k] = first_frame.gaussian(48, 48, xs.mean(), ys.mean(), 3.0)
+    return red, hot
+
+
+def disc_video(centres, radii, width=160, height=120):
+  """Grey noise with a red disc at each frame's centre and radius."""
+  rng = np.random.default_rng(0)
+  frames, masks = [], []
+  for (cx, cy), r in zip(centres, radii):
+    frame = rng.integers(60, 140, (height, width, 3), dtype=np.uint8)
+    mask = first_frame.gaussian(width, height, cx, cy, 1.0) >= np.exp(-r * r / 2)
+    frame[mask] = (255, 0, 0)
+    frames.append(frame)
+    masks.append(mask)
+  return frames, masks
+
+
+def jaccard(a, b):
+  return np.count_nonzero(a & b) / max(np.count_nonzero(a | b), 1)
+
+
+def test_tracker_follows_a_moving_growing_object():
+  t = np.arange(30)
+  centres = np.stack([30 + 3.5 * t, 60 + 25 * np.sin(t / 5)], -1)
+  radii = 8 + 0.5 * t
+  frames, masks = disc_video(centres, radii)
+  tracker = Tracker(ColourBackend(), TrackerConfig(image_size=48))
+  results = list(tracker.track(frames, "mask", mask=masks[0]))
+  assert [r.index for r in results] == list(range(30))
+  scores = [jaccard(r.mask == 1, m) for r, m in zip(results, masks)]
+  assert min(scores) > 0.9, scores
+  for r, (cx, cy) in zip(results[1:], centres[1:]):
+    record = r.objects[0]
+    assert not record.lost
+    assert abs(record.hotspot[0] - cx) <= 2 and abs(record.hotspot[1] - cy) <= 2
+    np.testing.assert_allclose(r.hotspot.max(), 1.0, atol=0.05)
+  # The search window follows the object's scale: side ~ search_context * extent.
+  last = results[-1].objects[0]
+  x0, y0, x1, y1 = results[-2].objects[0].bbox
+  assert 2.0 * 0.8 * (x1 - x0) < last.window[2] < 2.0 * 1.2 * (x1 - x0)
+
+
+def test_recovery_widens_then_searches_the_whole_frame_then_returns():
+  t = np.arange(14)
+  centres = np.stack([40 + 2.0 * t, np.full(14, 60.0)], -1)
+  frames, masks = disc_video(centres, np.full(14, 10.0))
+  for k in (3, 4, 5, 6, 7):  # the object disappears (occluded) for five frames
+    frames[k] = np.where(masks[k][..., None], 100, frames[k]).astype(np.uint8)
+  config = TrackerConfig(image_size=48, widen_factor=1.5)
+  results = list(Tracker(ColourBackend(), config).track(frames, "mask", mask=masks[0]))
+  records = [r.objects[0] for r in results]
+  assert [r.lost for r in records] == [False] * 3 + [True] * 5 + [False] * 6
+  side = records[3].window[2]
+  # Frame k's window is the one it was searched in: lost after frame 3, widened from 4.
+  np.testing.assert_allclose([records[k].window[2] for k in (4, 5, 6)], side * 1.5 ** np.arange(1, 4))
+  assert records[4].window[:2] == records[6].window[:2] == records[3].window[:2]
+  # 21 px extent x 2 x 1.5^3 = 141.75 < 160 (the frame), 1.5^4 exceeds it: global search.
+  assert side == 42.0
+  assert records[7].window == (80.0, 60.0, 160.0) and records[8].window == (80.0, 60.0, 160.0)
+  assert jaccard(results[8].mask == 1, masks[8]) > 0.8  # found again in the whole frame
+  assert abs(records[9].window[0] - centres[8][0]) <= 1.5 and records[9].window[2] < 100
+  assert all(jaccard(r.mask == 1, m) > 0.9 for r, m in zip(results[9:], masks[9:]))
+
+
+def test_two_objects_are_one_batch_with_ids_1_and_2():
+  t = np.arange(6)
+  frames, first_masks = disc_video(np.stack([30 + 4 * t, np.full(6, 40.0)], -1), np.full(6, 9.0))
+  _, second_masks = disc_video(np.stack([120 - 4 * t, np.full(6, 85.0)], -1), np.full(6, 9.0))
+  for frame, mask in zip(frames, second_masks):
+    frame[mask] = (255, 0, 0)
+  backend = ColourBackend()
+  labels0 = first_masks[0] + 2 * second_masks[0].astype(np.uint8)
+  results = list(Tracker(backend, TrackerConfig(image_size=48)).track(frames, "mask", mask=labels0))
+  assert all(s.shape[0] == 2 for s in backend.searches)  # one call per frame for both
+  for r, a, b in zip(results, first_masks, second_masks):
+    assert set(np.unique(r.mask)) == {0, 1, 2}
+    assert jaccard(r.mask == 1, a) > 0.9 and jaccard(r.mask == 2, b) > 0.9
+    assert [o.id for o in r.objects] == [1, 2]
+
+
+def test_frames_of_another_size_and_empty_videos_are_errors():
+  frames, masks = disc_video([(40, 40), (42, 40)], [8, 8])
+  frames[1] = frames[1][:100]
+  tracker = Tracker(ColourBackend(), TrackerConfig(image_size=48))
+  with pytest.raises(ValueError, match="frame 1 is 160x100, the first frame 160x120"):
+    list(tracker.track(frames, "mask", mask=masks[0]))
+  with pytest.raises(ValueError, match="no frames"):
+    list(tracker.track([], "mask", mask=masks[0]))
+  with pytest.raises(first_frame.InitialisationError, match="--init click needs --click"):
+    list(tracker.track(frames, "click"))
+  with pytest.raises(first_frame.InitialisationError, match="--box given with --init click"):
+    list(tracker.track(frames, "click", clicks=[(3, 4)], boxes=[(1, 1, 5, 5)]))
+
+
+# ------------------------------------------------------------------ the JAX networks (random weights)
+
+def test_jax_tracker_from_the_first_ground_truth_mask(tiny_backend, blackswan):
+  frames, first_mask = blackswan
+  results = list(Tracker(tiny_backend, TrackerConfig(image_size=SIZE)).track(frames, "mask", mask=first_mask))
+  assert len(results) == 5
+  np.testing.assert_array_equal(results[0].mask, first_mask)  # frame 0 is the given mask
+  for r in results:
+    assert r.mask.shape == (480, 854) and r.mask.dtype == np.uint8
+    assert set(np.unique(r.mask)) <= {0, 1}
+    assert r.hotspot.shape == (480, 854) and 0 <= r.hotspot.min() and r.hotspot.max() <= 1
+    assert len(r.objects) == 1 and r.objects[0].id == 1
+  assert all(r.network_seconds > 0 and r.crop_paste_seconds > 0 for r in results[1:])
+
+
+def test_jax_tracker_two_clicks_and_auto(tiny_backend, blackswan):
+  frames, _ = blackswan
+  tracker = Tracker(tiny_backend, TrackerConfig(image_size=SIZE))
+  results = list(tracker.track(frames[:3], "click", clicks=[(400, 200), (100, 100)]))
+  auto = list(tracker.track(frames[:2], "auto"))
+  assert [o["prompt"] for o in results[0].prompts] == [["click", 400.0, 200.0], ["click", 100.0, 100.0]]
+  for r in results:
+    assert set(np.unique(r.mask)) <= {0, 1, 2} and [o.id for o in r.objects] == [1, 2]
+  # Each click's object contains the click (its component, or the fallback disc).
+  assert results[0].mask[200, 400] in (1, 2) and results[0].objects[0].area > 0
+  assert auto[0].prompts[0]["prompt"] == ["auto"] and auto[1].mask.shape == (480, 854)
+
+
+def test_random_variables_have_the_networks_structure_and_flax_default_scales():
+  model = build.from_config(TINY, "egnet")
+  drawn = backend_lib.random_variables(model, SIZE, 1)
+  shapes = jax.eval_shape(model.init, jax.random.key(0), jax.ShapeDtypeStruct((1, SIZE, SIZE, 3), np.float32))
+  assert jax.tree.map(np.shape, drawn) == jax.tree.map(lambda a: a.shape, dict(shapes))
+  for path, leaf in jax.tree_util.tree_leaves_with_path(drawn):
+    name = path[-1].key
+    if name == "kernel" and leaf.size > 1000:
+      np.testing.assert_allclose(leaf.std() * np.sqrt(np.prod(leaf.shape[:-1])), 1.0, rtol=0.1)
+    elif name in ("scale", "var"):
+      assert (leaf == 1).all()
+    elif name in ("bias", "mean"):
+      assert (leaf == 0).all()
