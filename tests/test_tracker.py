@@ -58,8 +58,9 @@ def smooth_image(height=120, width=160, seed=0):
 def test_crop_matches_training_pairs(window):
   image = smooth_image()
   fill = image.mean(axis=(0, 1))
-  expected = pairs.crop(tf.constant(image), tf.constant([window.cx, window.cy, window.side], tf.float32),
-                        32, tf.eye(3), tf.constant(fill, tf.float32)).numpy()
+  [expected] = pairs.crop([tf.constant(image)], tf.constant([window.cx, window.cy, window.side], tf.float32),
+                          32, tf.eye(3), [tf.constant(fill, tf.float32)])
+  expected = expected.numpy()
   np.testing.assert_allclose(crops.crop(image, window, 32, fill), expected, atol=1e-5)
   # uint8 frames (what the tracker crops) differ by the 8-bit rounding only.
   u8 = crops.crop(np.round(image * 255).astype(np.uint8), window, 32, np.round(fill * 255))
