@@ -15,7 +15,8 @@ Choices where the paper is silent, made once here for all three networks:
 - Every O_j has `channels` feature maps (the residual sum needs equal widths); a 1x1
   convolution (`head`) turns the finest O_j into one logit channel, which is
   bilinearly upsampled to the input resolution ("the map" of the paper is sigmoid of it).
-- `Up` and `R_j` are bilinear resizes to the level's size (`wcs_jax.ops.resize`).
+- `Up` is a bilinear resize, `R_j` an area-average resize, to the level's size
+  (`wcs_jax.ops.resize`).
 - Convolution kernels use the encoders' He (fan-out) initialisation, biases zero.
 """
 from __future__ import annotations
@@ -80,7 +81,7 @@ class RefineBlock(nn.Module):
       up = resize.resize_like(previous.astype(self.dtype), x)
       parts.append(up)
     if guidance is not None:
-      parts.append(resize.resize_like(guidance.astype(self.dtype), x))
+      parts.append(resize.resize_area(guidance, x.shape[1:3]).astype(self.dtype))
     out = Conv2(self.channels, self.channels, self.dtype, name="conv2")(jnp.concatenate(parts, axis=-1))
     return out if up is None else out + up
 

@@ -47,8 +47,8 @@ XCORR_FFT_MIN_TAPS = 10
 def weighted_pool(features: jax.Array, guidance: jax.Array) -> jax.Array:
   """`W(f, R_j(G))` of Eq. 3: the guidance-weighted mean of a template feature map.
 
-  `v = sum_p R_j(G)_p f_p / max(sum_p R_j(G)_p, eps)`, with R_j the antialiased
-  bilinear resize of G to the feature map's size (`wcs_jax.ops.resize`). A guidance of
+  `v = sum_p R_j(G)_p f_p / max(sum_p R_j(G)_p, eps)`, with R_j the area-average
+  resize of G to the feature map's size (`wcs_jax.ops.resize.resize_area`). A guidance of
   ones gives the plain average of the feature map. An empty guidance (all zeros) gives
   the zero vector, hence a zero correlation: "nothing to look for"; values and
   gradients stay finite. Accumulates in float32 and returns the features' dtype.
@@ -63,7 +63,7 @@ def weighted_pool(features: jax.Array, guidance: jax.Array) -> jax.Array:
   if features.ndim != 3 or guidance.ndim != 3 or guidance.shape[-1] != 1:
     raise ValueError(f"weighted_pool expects features [h, w, c] and guidance [H, W, 1], "
                      f"got {features.shape} and {guidance.shape}")
-  g = resize.resize_bilinear(guidance.astype(jnp.float32), features.shape[:2])
+  g = resize.resize_area(guidance.astype(jnp.float32), features.shape[:2])
   weighted_sum = jnp.sum(g * features.astype(jnp.float32), axis=(0, 1))
   mass = jnp.sum(g)
   return (weighted_sum / jnp.maximum(mass, GUIDANCE_EPSILON)).astype(features.dtype)

@@ -1,17 +1,24 @@
-"""Bilinear resizing of feature maps and guidance maps: the paper's `Up` and `R_j`.
+"""Resizing of feature maps and guidance maps: the paper's `Up` and `R_j`.
 
-Both are `jax.image.resize(..., "bilinear")`: half-pixel centres (PyTorch's
-`align_corners=False`), and, when shrinking, the triangle kernel widened by the scale
-factor (antialiasing). The antialiasing matters for `R_j(G)`: a guidance map shrunk
-32x to level 5 by point-sampled bilinear interpolation would miss a small object
-altogether, whereas the widened kernel averages every pixel into the coarse cell, so a
-mask keeps (about) its mass at every level. Enlarging (`Up`, and the final logits to
-the input resolution) is plain bilinear interpolation.
+- `Up` (a decoder's O_{j+1} to level j, and the final logits to the input resolution)
+  is bilinear interpolation, `jax.image.resize(..., "bilinear")`: half-pixel centres,
+  as PyTorch's `align_corners=False`.
+- `R_j` (a guidance map G or gaze map E at image resolution to level j) is area
+  averaging (`resize_area`): each cell of level j gets the mean of G over the image
+  region it covers, i.e. the fraction of the cell the object covers. That keeps the
+  mass of a map exactly and keeps it where it was: point-sampled bilinear shrinking by
+  32 would miss a small object altogether, and antialiased (triangle-filtered)
+  bilinear spreads it over the neighbouring cells of a coarse level. Area averaging
+  by an integer factor equals PyTorch's `F.adaptive_avg_pool2d`.
 """
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax import lax
 
 
 def resize_bilinear(x: jax.Array, size: tuple[int, int]) -> jax.Array:
@@ -42,3 +49,40 @@ def resize_like(x: jax.Array, reference: jax.Array) -> jax.Array:
 def logits_to_size(logits: jax.Array, size: tuple[int, int]) -> jax.Array:
   """Upsamples [B, h, w, 1] logits to [B, H, W, 1] float32 (networks return float32)."""
   return resize_bilinear(logits.astype(jnp.float32), size)
+
+
+def resize_area(x: jax.Array, size: tuple[int, int]) -> jax.Array:
+  """Area-average resize of the two spatial axes (`R_j` of the paper).
+
+  Output cell (i, j) is the mean of `x` over the input rectangle
+  [i H / h, (i + 1) H / h) x [j W / w, (j + 1) W / w), with fractional overlaps of input
+  pixels counted fractionally, so any size ratio works and the mean is preserved. For
+  h > H (not used by the networks) it is piecewise-constant enlarging.
+
+  Args:
+    x: [..., H, W, C].
+    size: (h, w).
+
+  Returns:
+    [..., h, w, C] in the dtype of `x` (computed in float32).
+  """
+  if x.ndim < 3:
+    raise ValueError(f"resize_area expects [..., H, W, C], got shape {x.shape}")
+  size = (int(size[0]), int(size[1]))
+  if tuple(x.shape[-3:-1]) == size:
+    return x
+  rows = jnp.asarray(_area_matrix(x.shape[-3], size[0]))
+  cols = jnp.asarray(_area_matrix(x.shape[-2], size[1]))
+  out = jnp.einsum("ip,...pqc,jq->...ijc", rows, x.astype(jnp.float32), cols,
+                   precision=lax.Precision.HIGHEST)
+  return out.astype(x.dtype)
+
+
+@functools.lru_cache(maxsize=None)
+def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
+  """[n_out, n_in] weights: overlap of output cell i with input pixel p over the cell's length."""
+  edges = np.arange(n_out + 1) * (n_in / n_out)
+  lo, hi = edges[:-1, None], edges[1:, None]
+  pixels = np.arange(n_in)[None, :]
+  overlap = np.clip(np.minimum(hi, pixels + 1) - np.maximum(lo, pixels), 0.0, None)
+  return (overlap / (n_in / n_out)).astype(np.float32)
