@@ -176,21 +176,23 @@ def window_matrix(window: tf.Tensor, size: int) -> tf.Tensor:
                    tf.constant([0.0, 0.0, 1.0])])
 
 
-def crop(maps: tf.Tensor, window: tf.Tensor, size: int, affine: tf.Tensor, fill: tf.Tensor) -> tf.Tensor:
-  """Resample the window (given in the coordinates of `affine` applied to `maps`).
+def crop(maps: list[tf.Tensor], window: tf.Tensor, size: int, affine: tf.Tensor,
+         fills: list[tf.Tensor | float]) -> list[tf.Tensor]:
+  """Resample the window (given in the coordinates of `affine` applied to the maps).
 
   Args:
-    maps: `[H, W, C]` float32 source.
+    maps: `[H, W, C_i]` float32 sources of one size, resampled one by one (no
+      full-resolution concatenation).
     window: `[3]` `(cx, cy, side)` in augmented edge coordinates.
     size: output side.
     affine: `[3, 3]` source -> augmented edge coordinates.
-    fill: `[C]` value outside the source.
+    fills: the value outside the source of each map, scalar or `[C_i]`.
 
   Returns:
-    `[size, size, C]` float32.
+    `[size, size, C_i]` float32 per map.
   """
   output_to_source = augment_lib.translation(-0.5, -0.5) @ tf.linalg.inv(affine) @ window_matrix(window, size)
-  return augment_lib.warp(maps, output_to_source, size, fill)
+  return [augment_lib.warp(m, output_to_source, size, fill) for m, fill in zip(maps, fills)]
 
 
 def _binary(x: tf.Tensor) -> tf.Tensor:
@@ -216,9 +218,9 @@ def make_pair(template: Frame, search: Frame, affine: tf.Tensor, key: tf.Tensor,
   size = config.image_size
   k_window, k_template_colour, k_search_colour = tf.unstack(tf.random.experimental.stateless_split(key, 3))
   template_box, valid = mask_box(template.mask)
-  t = crop(tf.concat([template.image, template.mask, template.guidance], -1),
-           template_window(template_box, config.template_context), size, tf.eye(3),
-           tf.concat([tf.reduce_mean(template.image, [0, 1]), [0.0, 0.0]], 0))
+  t_image, t_mask, t_guidance = crop(
+      [template.image, template.mask, template.guidance], template_window(template_box, config.template_context),
+      size, tf.eye(3), [tf.reduce_mean(template.image, [0, 1]), 0.0, 0.0])
 
   points = pixel_centres(search.mask)
   moved = points @ tf.transpose(affine[:2, :2]) + affine[:2, 2]
@@ -228,16 +230,16 @@ def make_pair(template: Frame, search: Frame, affine: tf.Tensor, key: tf.Tensor,
   fallback_box = tf.concat([tf.reduce_min(corners, 0), tf.reduce_max(corners, 0)], 0)
   search_box = tf.where(search_nonempty, search_box, fallback_box)
   window = search_window(search_box, k_window, config.search_context, config.search_jitter, config.search_scale)
-  s = crop(tf.concat([search.image, search.mask, search.hotspot], -1), window, size, affine,
-           tf.concat([tf.reduce_mean(search.image, [0, 1]), [0.0, 0.0]], 0))
+  s_image, s_mask, s_hotspot = crop([search.image, search.mask, search.hotspot], window, size, affine,
+                                    [tf.reduce_mean(search.image, [0, 1]), 0.0, 0.0])
 
   return {
-      "template_image": augment_lib.colour_jitter(t[..., :3], k_template_colour, config.augment),
-      "template_mask": _binary(t[..., 3:4]),
-      "template_hotspot": tf.clip_by_value(t[..., 4:5], 0.0, 1.0),
-      "search_image": augment_lib.colour_jitter(s[..., :3], k_search_colour, config.augment),
-      "search_mask": _binary(s[..., 3:4]),
-      "search_hotspot": _binary(s[..., 4:5]),
+      "template_image": augment_lib.colour_jitter(t_image, k_template_colour, config.augment),
+      "template_mask": _binary(t_mask),
+      "template_hotspot": tf.clip_by_value(t_guidance, 0.0, 1.0),
+      "search_image": augment_lib.colour_jitter(s_image, k_search_colour, config.augment),
+      "search_mask": _binary(s_mask),
+      "search_hotspot": _binary(s_hotspot),
       "valid": valid,
   }
 

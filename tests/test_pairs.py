@@ -180,3 +180,46 @@ def test_config_errors_name_the_field():
     pairs.PairConfig(hotspot_threshold=1.5)
   with pytest.raises(ValueError, match="flip"):
     augment.AugmentConfig(flip=2.0)
+
+
+@pytest.mark.parametrize("flip", [1.0, -1.0])
+def test_aligned_and_projective_warps_agree(flip):
+  """The fast axis-aligned kernel against the general one: exact inside the image, the
+  same fill outside, differing only on the one-pixel rim at the image border."""
+  image = tf.random.stateless_uniform([30, 40, 3], [1, 2])
+  fill = tf.constant([0.2, 0.4, 0.6])
+  # Scale 0.7 (or -0.7: mirrored), the window partly past the left and top borders.
+  m = tf.constant([[0.7 * flip, 0.0, 10.0 if flip > 0 else 30.0], [0.0, 0.7, -5.0], [0.0, 0.0, 1.0]])
+  aligned = augment.warp_aligned(image, m, 48, fill).numpy()
+  projective = augment.warp_projective(image, m, 48, fill).numpy()
+  ys = 0.7 * np.arange(48) - 5.0
+  xs = m[0, 0].numpy() * np.arange(48) + m[0, 2].numpy()
+  inside = ((ys >= 0) & (ys <= 29))[:, None] & ((xs >= 0) & (xs <= 39))[None, :]
+  far_outside = ((ys < -1) | (ys > 30))[:, None] | ((xs < -1) | (xs > 40))[None, :]
+  np.testing.assert_allclose(aligned[inside], projective[inside], atol=1e-5)
+  np.testing.assert_allclose(aligned[far_outside], np.broadcast_to(fill, aligned[far_outside].shape), atol=1e-6)
+  np.testing.assert_allclose(projective[far_outside], aligned[far_outside], atol=1e-6)
+  assert inside.sum() > 1000 and far_outside.sum() > 100
+  # warp() picks the aligned kernel for this matrix.
+  np.testing.assert_array_equal(augment.warp(image, m, 48, fill).numpy(), aligned)
+
+
+def test_colour_transform_exact_cases():
+  image = tf.random.stateless_uniform([6, 7, 3], [3, 4], 0.1, 0.9)
+  x = image.numpy()
+  same = augment.colour_transform(image, 0.0, 1.0, 1.0, 0.0).numpy()
+  np.testing.assert_allclose(same, x, atol=1e-6)
+  np.testing.assert_allclose(augment.colour_transform(image, 0.05, 1.0, 1.0, 0.0).numpy(), x + 0.05, atol=1e-6)
+  flat = augment.colour_transform(image, 0.0, 0.0, 1.0, 0.0).numpy()  # contrast 0: the channel means
+  np.testing.assert_allclose(flat, np.broadcast_to(x.mean((0, 1)), x.shape), atol=1e-6)
+  grey = augment.colour_transform(image, 0.0, 1.0, 0.0, 0.0).numpy()  # saturation 0: the luma
+  luma = x @ np.array([0.299, 0.587, 0.114])
+  np.testing.assert_allclose(grey, np.repeat(luma[..., None], 3, -1), atol=1e-5)
+  np.testing.assert_allclose(augment.colour_transform(image, 0.0, 1.0, 1.0, 1.0).numpy(), x, atol=1e-5)  # full turn
+  muted = 0.5 + 0.2 * (x - 0.5)  # stays in gamut under any hue rotation: no clipping
+  half = augment.colour_transform(tf.constant(muted), 0.0, 1.0, 1.0, 0.5).numpy()
+  np.testing.assert_allclose(half @ np.array([0.299, 0.587, 0.114]), muted @ np.array([0.299, 0.587, 0.114]),
+                             atol=1e-5)  # hue keeps luma
+  assert np.abs(half - muted).max() > 0.01
+  grey_image = tf.fill([4, 4, 3], 0.4)
+  np.testing.assert_allclose(augment.colour_transform(grey_image, 0.0, 1.0, 1.0, 0.3).numpy(), 0.4, atol=1e-5)
