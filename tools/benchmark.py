@@ -16,6 +16,11 @@ Sections
 - `--encoder`: forward and forward+backward time of an encoder (default EfficientNet-B2,
   320x320, batch 1) with each depth-wise formulation, beside `keras.applications` on
   TensorFlow in the same run.
+- `--track`: the tracker's time per frame split into network, crop/paste and I/O on an
+  854x480 video (default a synthetic one), at the default model (EfficientNet-B2,
+  S = 320) with random weights, for 1 and 2 objects, beside `keras.applications`
+  EfficientNetB2 (weights=None) on TensorFlow at 320x320 in the same run; with
+  `--track-memory-frames N`, the RSS after 100 and after N frames of a long stream.
 """
 import argparse
 import contextlib
@@ -188,8 +193,132 @@ def encoder_section(args: argparse.Namespace) -> str:
                                       "forward compile (s)"], rows)
 
 
+# ------------------------------------------------------------------------------- track
+
+def add_track_flags(parser: argparse.ArgumentParser) -> None:
+  group = parser.add_argument_group("--track")
+  group.add_argument("--track-input", default=None,
+                     help="video or frame folder to track (default: a synthetic 854x480 video "
+                          "written as JPEG frames into a temporary folder)")
+  group.add_argument("--track-frames", type=int, default=40, help="frames tracked per run (default 40)")
+  group.add_argument("--track-objects", default="1,2",
+                     help="comma-separated object counts, one run each (default 1,2)")
+  group.add_argument("--track-backbone", default="efficientnet-b2", help="backbone (default efficientnet-b2)")
+  group.add_argument("--track-size", type=int, default=320, help="crop side S (default 320)")
+  group.add_argument("--track-repeats", type=int, default=20,
+                     help="timed Keras EfficientNetB2 forward passes, median reported (default 20)")
+  group.add_argument("--track-memory-frames", type=int, default=0,
+                     help="also measure the RSS after 100 and after this many frames of a repeated "
+                          "854x480 frame stream, with all outputs written (0: skip; the README uses 2000)")
+  group.add_argument("--track-memory-backbone", default="efficientnet-b0",
+                     help="backbone of the memory run (default efficientnet-b0 at S = 64, decoder "
+                          "width 8: memory is about streaming, not the model)")
+
+
+def _synthetic_track_video(root: pathlib.Path, num_frames: int):
+  """A synthetic 854x480 video written as JPEG frames; returns (folder, first-frame mask)."""
+  import cv2  # pylint: disable=g-import-not-at-top
+  from input_pipeline import synthetic  # pylint: disable=g-import-not-at-top
+  video = synthetic.render_video(0, num_frames, size=(854, 480), num_objects=2)
+  folder = root / "frames"
+  folder.mkdir()
+  for t, frame in enumerate(video.frames):
+    cv2.imwrite(str(folder / f"{t:05d}.jpg"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+  return folder, video.masks[0]
+
+
+def track_section(args: argparse.Namespace) -> str:
+  """Per-frame time of the tracker split into network, crop/paste and I/O, random weights,
+  beside `keras.applications.EfficientNetB2` (weights=None) on TensorFlow in the same run."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf.config.set_visible_devices([], "GPU")
+  import jax  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference import session  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference.backend import JaxBackend  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference.tracker import Tracker, TrackerConfig  # pylint: disable=g-import-not-at-top
+  from wcs_jax.io import masks as mask_io  # pylint: disable=g-import-not-at-top
+  from wcs_jax.io.video import FrameReader  # pylint: disable=g-import-not-at-top
+  from wcs_jax.models import keras_import  # pylint: disable=g-import-not-at-top
+
+  size = args.track_size
+  keras_model = keras_import.build_keras_model("efficientnet-b2")
+  keras_input = tf.constant(np.random.default_rng(0).uniform(0, 255, (1, size, size, 3)).astype(np.float32))
+  keras_forward = tf.function(lambda t: keras_model(t, training=False))
+  keras_ms = _median_ms(lambda: keras_forward(keras_input).numpy(), args.track_repeats)
+
+  backend = JaxBackend.random({"backbone": args.track_backbone}, size)
+  tracker = Tracker(backend, TrackerConfig(image_size=size))
+  rows = []
+  with tempfile.TemporaryDirectory(prefix="benchmark_track_") as tmp:
+    tmp = pathlib.Path(tmp)
+    if args.track_input:
+      source, mask = args.track_input, None
+    else:
+      source, masks = _synthetic_track_video(tmp, args.track_frames)
+      mask = masks.astype(np.uint8) * np.arange(1, len(masks) + 1, dtype=np.uint8)[:, None, None]
+      mask = mask.max(axis=0)
+    reader = FrameReader(source)
+    width, height = reader.info.width, reader.info.height
+    for count in (int(c) for c in args.track_objects.split(",")):
+      if mask is not None and count <= int(mask.max()):
+        init = dict(init="mask", mask=np.where(mask <= count, mask, 0).astype(np.uint8))
+      else:  # clicks spread over the frame's centre row
+        init = dict(init="click", clicks=[((k + 1) * width / (count + 1), height / 2) for k in range(count)])
+      # A first short run compiles the networks for this object count.
+      session.track_to_folder(tracker, reader, tmp / f"warm{count}", max_frames=3, progress=False, **init)
+      summary = session.track_to_folder(tracker, reader, tmp / f"out{count}", max_frames=args.track_frames,
+                                        progress=False, **init)
+      overhead = summary.crop_paste / summary.network
+      rows.append([count, f"{summary.network * 1e3:.1f}", f"{summary.crop_paste * 1e3:.2f}",
+                   f"{100 * overhead:.1f}%", f"{summary.io * 1e3:.1f}",
+                   f"{summary.network * 1e3 / keras_ms:.2f}",
+                   f"{1 / (summary.network + summary.crop_paste + summary.io):.1f}"])
+  title = (f"Tracker, {width}x{height} video, {args.track_backbone}, S = {size}, random weights, "
+           f"JAX on {jax.default_backend()}, {os.cpu_count()} CPU cores; mean per tracked frame over "
+           f"{args.track_frames - 1} frames. Keras EfficientNetB2 (include_top=False, weights=None) "
+           f"forward on TensorFlow, 1x{size}x{size}, same run: {keras_ms:.1f} ms (median).")
+  table = title + "\n\n" + _markdown(
+      ["objects", "network (ms)", "crop/paste (ms)", "crop/paste / network", "I/O (ms)",
+       "network / Keras B2", "frames/s (all)"], rows)
+  if args.track_memory_frames:
+    table += "\n\n" + _track_memory(args)
+  return table
+
+
+def _track_memory(args: argparse.Namespace) -> str:
+  """RSS of the process after 100 and after `track_memory_frames` frames of a repeated
+  854x480 frame stream tracked into a temporary folder (every output written)."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import psutil  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference import session  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference.backend import JaxBackend  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference.tracker import Tracker, TrackerConfig  # pylint: disable=g-import-not-at-top
+  from input_pipeline import synthetic  # pylint: disable=g-import-not-at-top
+
+  total = args.track_memory_frames
+  video = synthetic.render_video(1, 8, size=(854, 480))
+  frames = (video.frames[t % 8] for t in range(total))
+  backend = JaxBackend.random({"backbone": args.track_memory_backbone, "decoder_channels": 8}, 64)
+  process = psutil.Process()
+  rss = {}
+
+  def sample(index):
+    if index + 1 in (100, total):
+      rss[index + 1] = process.memory_info().rss / 2**20
+
+  with tempfile.TemporaryDirectory(prefix="benchmark_track_memory_") as tmp:
+    summary = session.track_to_folder(Tracker(backend, TrackerConfig(image_size=64)), frames, tmp, init="mask",
+                                      mask=video.masks[0, 0], total=total, progress=False, on_frame=sample)
+  return (f"Memory, {summary.frames} frames of 854x480 tracked and written (masks, hotspots, tracklets, "
+          f"overlay.mp4), {args.track_memory_backbone} at S = 64: RSS after 100 frames "
+          f"{rss[100]:.0f} MiB, after {total} frames {rss[total]:.0f} MiB "
+          f"(difference {rss[total] - rss[100]:+.0f} MiB); {summary.seconds:.0f} s in all.")
+
+
 SECTIONS = {"pipeline": (add_pipeline_flags, pipeline_section),
-            "encoder": (add_encoder_flags, encoder_section)}
+            "encoder": (add_encoder_flags, encoder_section),
+            "track": (add_track_flags, track_section)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-
-from tqdm import tqdm
 
 from wcs_jax.inference import first_frame
-from wcs_jax.inference import outputs
+from wcs_jax.inference import session
 from wcs_jax.inference.backend import BACKENDS
 from wcs_jax.inference.tracker import Tracker
 from wcs_jax.io import masks as mask_io
@@ -88,42 +85,15 @@ def _prompt_kind(args: argparse.Namespace, parser: argparse.ArgumentParser) -> s
   return init
 
 
-def run(args: argparse.Namespace, init: str) -> dict:
-  """Tracks `args.input` into `args.output`; returns the timing summary."""
-  reader = FrameReader(args.input)
-  info = reader.info
-  mask = mask_io.read_label_map(args.mask) if args.mask else None
-  tracker = Tracker.from_workdir(args.workdir, backend=args.backend, weights=args.weights)
-  total = info.num_frames if args.max_frames is None else min(args.max_frames, info.num_frames or args.max_frames)
-  results = tracker.track(reader, init, clicks=args.click, boxes=args.box, mask=mask)
-  writer = None
-  seconds = {"network": 0.0, "crop_paste": 0.0, "io": 0.0}
-  start = time.perf_counter()
-  try:
-    with tqdm(total=total, unit="frame", desc="tracking", dynamic_ncols=True) as progress:
-      last = time.perf_counter()
-      for result in results:
-        if writer is None:
-          writer = outputs.OutputWriter(args.output, info.width, info.height, info.fps,
-                                        result.prompts, overlay_video=not args.no_overlay)
-        writer.write(result.index, result.frame, result.mask, result.hotspot, result.objects)
-        now = time.perf_counter()
-        if result.index > 0:
-          seconds["network"] += result.network_seconds
-          seconds["crop_paste"] += result.crop_paste_seconds
-          seconds["io"] += now - last - result.network_seconds - result.crop_paste_seconds
-        last = now
-        progress.update(1)
-        if args.max_frames is not None and result.index + 1 >= args.max_frames:
-          break
-  finally:
-    results.close()
-    reader.close()
-    if writer is not None:
-      writer.close()
-  frames_done = 0 if writer is None else writer.num_frames
-  return {"frames": frames_done, "seconds": time.perf_counter() - start,
-          **{k: v / max(frames_done - 1, 1) for k, v in seconds.items()}}
+def run(args: argparse.Namespace, init: str) -> session.Summary:
+  """Tracks `args.input` into `args.output`."""
+  with FrameReader(args.input) as reader:
+    mask = mask_io.read_label_map(args.mask) if args.mask else None
+    tracker = Tracker.from_workdir(args.workdir, backend=args.backend, weights=args.weights)
+    return session.track_to_folder(
+        tracker, reader, args.output, init=init, clicks=args.click, boxes=args.box, mask=mask,
+        fps=reader.info.fps, total=reader.info.num_frames, max_frames=args.max_frames,
+        overlay_video=not args.no_overlay)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
   except (ValueError, OSError) as error:
     print(f"track.py: error: {error}", file=sys.stderr)
     return 1
-  print(f"{summary['frames']} frames in {summary['seconds']:.1f} s; per tracked frame: network "
-        f"{summary['network'] * 1e3:.1f} ms, crop/paste {summary['crop_paste'] * 1e3:.1f} ms, "
-        f"I/O {summary['io'] * 1e3:.1f} ms; outputs in {args.output}")
+  print(f"{summary.line()}; outputs in {args.output}")
   return 0
 
 

@@ -1,0 +1,106 @@
+"""One tracking run from a frame source to an output folder, with its time split.
+
+What `tools/track.py` runs and `tools/benchmark.py --track` times: frames flow one at a
+time from the source through the tracker into `outputs.OutputWriter`, so memory stays
+flat however long the video. Time per tracked frame (the first frame, with the
+first-frame networks and the template encoding, is counted apart):
+- network: the backend's calls (`FrameResult.network_seconds`);
+- crop/paste: the tracker's own work (`FrameResult.crop_paste_seconds`);
+- I/O: everything else: decoding the frame, writing the mask and hotspot PNGs, the
+  tracklet entry and the overlay frame.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from wcs_jax.inference import outputs
+from wcs_jax.inference.tracker import Tracker
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+  """Timing of a run.
+
+  Attributes:
+    frames: frames written.
+    seconds: wall time of the whole run.
+    first_frame: seconds of the first frame (initialisation, template encoding, I/O).
+    network, crop_paste, io: mean seconds per tracked frame (frames after the first).
+  """
+  frames: int
+  seconds: float
+  first_frame: float
+  network: float
+  crop_paste: float
+  io: float
+
+  def line(self) -> str:
+    return (f"{self.frames} frames in {self.seconds:.1f} s (first frame {self.first_frame:.1f} s); per "
+            f"tracked frame: network {self.network * 1e3:.1f} ms, crop/paste "
+            f"{self.crop_paste * 1e3:.1f} ms, I/O {self.io * 1e3:.1f} ms")
+
+
+def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], output: str | os.PathLike, *,
+                    init: str = "auto", clicks: Sequence[Sequence[float]] | None = None,
+                    boxes: Sequence[Sequence[float]] | None = None, mask: np.ndarray | None = None,
+                    fps: float | None = None, total: int | None = None, max_frames: int | None = None,
+                    overlay_video: bool = True, progress: bool = True,
+                    on_frame: Callable[[int], None] | None = None) -> Summary:
+  """Tracks `frames` and writes the outputs (`outputs` module) into `output`.
+
+  Args:
+    tracker: the tracker.
+    frames: `[H, W, 3]` uint8 RGB frames (e.g. a `wcs_jax.io.video.FrameReader`).
+    output: the OUT folder.
+    init, clicks, boxes, mask: the first frame's prompts (`Tracker.initialise`).
+    fps: frame rate written into overlay.mp4 and tracklets.json (None: unknown).
+    total: number of frames, for the progress bar (None: unknown).
+    max_frames: stop after this many frames.
+    overlay_video: write overlay.mp4.
+    progress: show a tqdm progress bar (frames/s) on stderr.
+    on_frame: called with each frame's index once it is written (e.g. to sample memory).
+
+  Returns:
+    The run's `Summary`.
+  """
+  if max_frames is not None:
+    total = max_frames if total is None else min(total, max_frames)
+  results = tracker.track(frames, init, clicks=clicks, boxes=boxes, mask=mask)
+  writer = None
+  seconds = {"network": 0.0, "crop_paste": 0.0, "io": 0.0}
+  start = last = time.perf_counter()
+  first_frame = 0.0
+  try:
+    with tqdm(total=total, unit="frame", desc="tracking", dynamic_ncols=True, disable=not progress) as bar:
+      for result in results:
+        if writer is None:
+          height, width = result.frame.shape[:2]
+          writer = outputs.OutputWriter(output, width, height, fps, result.prompts, overlay_video)
+        writer.write(result.index, result.frame, result.mask, result.hotspot, result.objects)
+        now = time.perf_counter()
+        if result.index == 0:
+          first_frame = now - last
+        else:
+          seconds["network"] += result.network_seconds
+          seconds["crop_paste"] += result.crop_paste_seconds
+          seconds["io"] += now - last - result.network_seconds - result.crop_paste_seconds
+        last = now
+        bar.update(1)
+        if on_frame is not None:
+          on_frame(result.index)
+        if max_frames is not None and result.index + 1 >= max_frames:
+          break
+  finally:
+    results.close()
+    if writer is not None:
+      writer.close()
+  count = 0 if writer is None else writer.num_frames
+  tracked = max(count - 1, 1)
+  return Summary(frames=count, seconds=time.perf_counter() - start, first_frame=first_frame,
+                 **{k: v / tracked for k, v in seconds.items()})
