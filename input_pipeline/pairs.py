@@ -247,9 +247,13 @@ def make_pair(template: Frame, search: Frame, affine: tf.Tensor, key: tf.Tensor,
 def static_pair(frame: Frame, key: tf.Tensor, config: PairConfig) -> dict[str, tf.Tensor]:
   """A pair from one image: the search view is the image under a random affine map."""
   k_affine, k_pair = tf.unstack(tf.random.experimental.stateless_split(key, 2))
-  hw = tf.cast(tf.shape(frame.image)[:2], tf.float32)
-  affine = augment_lib.random_affine(k_affine, tf.reverse(hw, [0]) / 2, config.augment)
-  return make_pair(frame, frame, affine, k_pair, config)
+  return make_pair(frame, frame, _image_affine(frame.image, k_affine, config), k_pair, config)
+
+
+def _image_affine(image: tf.Tensor, key: tf.Tensor, config: PairConfig) -> tf.Tensor:
+  """A random affine map about the centre of an `[H, W, C]` image."""
+  hw = tf.cast(tf.shape(image)[:2], tf.float32)
+  return augment_lib.random_affine(key, tf.reverse(hw, [0]) / 2, config.augment)
 
 
 def select_frames(has_mask: tf.Tensor, key: tf.Tensor, max_gap: int) -> tuple[tf.Tensor, tf.Tensor]:
@@ -288,6 +292,4 @@ def video_pair(template: Frame, search: Frame, key: tf.Tensor, config: PairConfi
   if not config.video_affine:
     return make_pair(template, search, tf.eye(3), key, config)
   k_affine, k_pair = tf.unstack(tf.random.experimental.stateless_split(key, 2))
-  hw = tf.cast(tf.shape(search.image)[:2], tf.float32)
-  affine = augment_lib.random_affine(k_affine, tf.reverse(hw, [0]) / 2, config.augment)
-  return make_pair(template, search, affine, k_pair, config)
+  return make_pair(template, search, _image_affine(search.image, k_affine, config), k_pair, config)

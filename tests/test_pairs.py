@@ -5,6 +5,7 @@ import os
 
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
+import dataclasses
 import math
 
 import numpy as np
@@ -223,3 +224,17 @@ def test_colour_transform_exact_cases():
   assert np.abs(half - muted).max() > 0.01
   grey_image = tf.fill([4, 4, 3], 0.4)
   np.testing.assert_allclose(augment.colour_transform(grey_image, 0.0, 1.0, 1.0, 0.3).numpy(), 0.4, atol=1e-5)
+
+
+def test_video_affine_applies_to_the_search_frame_only():
+  """With `video_affine` and a certain flip, the search crop of an asymmetric object is
+  the mirror image of the unflipped one; the template is untouched."""
+  mask = _box_mask(40, 30, 80, 50) + _box_mask(40, 50, 50, 70)  # an L
+  frame = _frame(mask)
+  base = dict(image_size=S, template_context=1.6, search_context=2.0, search_jitter=0.0, search_scale=0.0)
+  plain = pairs.video_pair(frame, frame, sampling.make_key(0), pairs.PairConfig(**base, augment=augment.NO_AUGMENT))
+  flip_only = dataclasses.replace(augment.NO_AUGMENT, flip=1.0)
+  flipped = pairs.video_pair(frame, frame, sampling.make_key(0),
+                             pairs.PairConfig(**base, video_affine=True, augment=flip_only))
+  np.testing.assert_array_equal(flipped["template_mask"].numpy(), plain["template_mask"].numpy())
+  np.testing.assert_array_equal(flipped["search_mask"].numpy(), plain["search_mask"].numpy()[:, ::-1])
