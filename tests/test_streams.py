@@ -274,3 +274,21 @@ def test_restart_on_built_tfds(built_data_dir):
 def test_unbuilt_dataset_is_named(tmp_path):
   with pytest.raises(FileNotFoundError, match="'salicon' is not built"):
     streams.stage_stream("stage1", tmp_path, global_batch_size=2, process_index=0, process_count=1)
+
+
+def test_two_hosts_read_disjoint_tfds_shards(built_data_dir):
+  """Each host's EG-Net epoch: its own half of SALICON train, no image on both hosts."""
+  import tensorflow_datasets as tfds
+  num_train = tfds.builder("salicon", data_dir=built_data_dir).info.splits["train"].num_examples
+
+  def epoch(index):
+    per_host = (num_train + 1 - index) // 2  # even_splits: the first host takes the odd one
+    ds = streams.stage_stream("egnet", built_data_dir, global_batch_size=2, image_size=S, flip=0.0,
+                              process_index=index, process_count=2)
+    return [image for batch in _take(ds, per_host) for image in batch["image"]]
+
+  host0, host1 = epoch(0), epoch(1)
+  assert len(host0) + len(host1) == num_train
+  for i, a in enumerate(host0 + host1):
+    for b in (host0 + host1)[i + 1:]:
+      assert not np.array_equal(a, b)
