@@ -1,7 +1,7 @@
 """Speed figures on this machine, printed as markdown tables.
 
     python tools/benchmark.py --pipeline                      # synthetic data, S = 320
-    python tools/benchmark.py --pipeline --data-dir ~/tensorflow_datasets
+    python tools/benchmark.py --pipeline --pipeline-data-dir ~/tensorflow_datasets
 
 Each section is one function taking the parsed flags and returning a markdown table;
 a `--<section>` flag selects it (several may be given; none means all). To add a
@@ -10,7 +10,7 @@ list it in `SECTIONS`.
 
 Sections
 - `--pipeline`: examples per second of every training stream (input_pipeline/streams.py)
-  at the paper's batch sizes, on TFDS datasets from `--data-dir`, or, by default, on
+  at the paper's batch sizes, on TFDS datasets from `--pipeline-data-dir`, or, by default, on
   synthetic data written at the real datasets' image sizes and built into a temporary
   folder; plus the time to the first batch when resuming at a late step.
 - `--encoder`: forward and forward+backward time of an encoder (default EfficientNet-B2,
@@ -53,16 +53,16 @@ _PAPER_BATCH = {"egnet": 32, "gaze2mask": 32, "stage1": 15, "stage2": 10}
 
 def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
   group = parser.add_argument_group("--pipeline")
-  group.add_argument("--data-dir", default=None,
+  group.add_argument("--pipeline-data-dir", default=None,
                      help="TFDS data dir holding built salicon, duts, sbd and davis2016 (train splits); "
                           "default: synthetic data built into a temporary folder")
-  group.add_argument("--image-size", type=int, default=320, help="crop side S (default 320, the paper's)")
-  group.add_argument("--batches", type=int, default=10, help="timed batches per stream (default 10)")
-  group.add_argument("--warmup", type=int, default=2,
+  group.add_argument("--pipeline-size", type=int, default=320, help="crop side S (default 320, the paper's)")
+  group.add_argument("--pipeline-batches", type=int, default=10, help="timed batches per stream (default 10)")
+  group.add_argument("--pipeline-warmup", type=int, default=2,
                      help="untimed batches first, while tf.data's AUTOTUNE settles (default 2)")
-  group.add_argument("--num", type=int, default=48,
+  group.add_argument("--pipeline-num", type=int, default=48,
                      help="synthetic images per image dataset; videos get a quarter (default 48)")
-  group.add_argument("--resume-step", type=int, default=100_000,
+  group.add_argument("--pipeline-resume-step", type=int, default=100_000,
                      help="step of the resume-time measurement (default 100000)")
 
 
@@ -102,30 +102,28 @@ def pipeline_section(args: argparse.Namespace) -> str:
   """Examples/s of each stage's stream, one host, at the paper's batch sizes."""
   import tensorflow as tf
   tf.config.set_visible_devices([], "GPU")
-  from input_pipeline import pairs
   from input_pipeline import streams
 
+  size, resume_step = args.pipeline_size, args.pipeline_resume_step
   with tempfile.TemporaryDirectory(prefix="benchmark_pipeline_") as tmp:
-    data_dir = args.data_dir or _build_synthetic(pathlib.Path(tmp), args.num)
+    data_dir = args.pipeline_data_dir or _build_synthetic(pathlib.Path(tmp), args.pipeline_num)
+    load_before = os.getloadavg()[0]
     rows = []
     for stage, batch in _PAPER_BATCH.items():
-      kwargs = dict(global_batch_size=batch, process_index=0, process_count=1)
-      if stage.startswith("stage"):
-        kwargs["config"] = pairs.PairConfig(image_size=args.image_size)
-      else:
-        kwargs["image_size"] = args.image_size
-      first, per_batch = _time_stream(lambda: streams.stage_stream(stage, data_dir, **kwargs), args.batches,
-                                      args.warmup)
-      resumed, _ = _time_stream(lambda: streams.stage_stream(stage, data_dir, start_step=args.resume_step, **kwargs),
-                                0, 0)
-      rows.append([stage, batch, args.image_size, f"{batch / per_batch:.1f}", f"{1000 * per_batch:.0f}",
-                   f"{first:.1f}", f"{resumed:.1f}"])
-  source = f"TFDS in {args.data_dir}" if args.data_dir else "synthetic data at the real datasets' sizes"
-  title = (f"Input pipeline, one host, {os.cpu_count()} CPU cores, {source} "
-           f"({args.batches} batches after {args.warmup} warm-up):")
+      kwargs = dict(global_batch_size=batch, image_size=size, process_index=0, process_count=1)
+      first, per_batch = _time_stream(lambda: streams.stage_stream(stage, data_dir, **kwargs),
+                                      args.pipeline_batches, args.pipeline_warmup)
+      resumed, _ = _time_stream(lambda: streams.stage_stream(stage, data_dir, start_step=resume_step, **kwargs), 0, 0)
+      rows.append([stage, batch, size, f"{batch / per_batch:.1f}", f"{1000 * per_batch:.0f}", f"{first:.1f}",
+                   f"{resumed:.1f}"])
+  source = (f"TFDS in {args.pipeline_data_dir}" if args.pipeline_data_dir
+            else "synthetic data at the real datasets' sizes")
+  title = (f"Input pipeline, one host, {os.cpu_count()} CPU cores (1-min load average "
+           f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after), {source}, "
+           f"{args.pipeline_batches} batches after {args.pipeline_warmup} warm-up:")
   return title + "\n\n" + _markdown(
       ["stream", "batch", "S", "examples/s", "ms/batch", "first batch (s)",
-       f"first batch resuming at step {args.resume_step} (s)"], rows)
+       f"first batch resuming at step {resume_step} (s)"], rows)
 
 
 # ----------------------------------------------------------------------------- encoder
