@@ -3,6 +3,7 @@ pairs, pasting, merging objects, first-frame prompts, the recovery policy, and r
 tracking runs (a colour-segmenting stand-in network on a hand-made video with a known
 track; the JAX networks with random weights on DAVIS frames)."""
 import itertools
+import json
 
 import cv2
 import jax
@@ -17,6 +18,7 @@ from wcs_jax.inference import compose
 from wcs_jax.inference import backend as backend_lib
 from wcs_jax.inference import crops
 from wcs_jax.inference import first_frame
+from wcs_jax.inference import outputs
 from wcs_jax.inference.backend import BackendUnavailableError
 from wcs_jax.inference.backend import JaxBackend
 from wcs_jax.inference.backend import load_backend
@@ -303,3 +305,28 @@ def test_random_variables_have_the_networks_structure_and_flax_default_scales():
       assert (leaf == 1).all()
     elif name in ("bias", "mean"):
       assert (leaf == 0).all()
+
+
+# ------------------------------------------------------------------ outputs
+
+def test_output_writer_streams_in_order_and_reports_worker_errors(tmp_path):
+  record = compose.ObjectRecord(id=1, hotspot=(2, 1), bbox=(0, 0, 3, 2), area=4)
+  frame = np.zeros((4, 6, 3), np.uint8)
+  labels = np.zeros((4, 6), np.uint8)
+  labels[:2, :3] = 1
+  hotspot = np.zeros((4, 6), np.float32)
+  with outputs.OutputWriter(tmp_path / "ok", 6, 4, None, [{"prompt": ["mask", 1], "fallback": False}]) as writer:
+    for index in range(5):
+      writer.write(index, frame, labels, hotspot, [record])
+  tracklets = json.loads((tmp_path / "ok" / "tracklets.json").read_text())
+  assert [f["frame"] for f in tracklets["frames"]] == list(range(5)) and tracklets["num_frames"] == 5
+  assert tracklets["frames"][0]["objects"][0] == {"id": 1, "hotspot": [2, 1], "bbox": [0, 0, 3, 2],
+                                                   "area": 4, "lost": False, "window": None}
+  np.testing.assert_array_equal(mask_io.read_label_map(tmp_path / "ok/masks/00004.png"), labels)
+  assert sum(1 for _ in FrameReader(tmp_path / "ok" / "overlay.mp4")) == 5
+  writer = outputs.OutputWriter(tmp_path / "bad", 6, 4, None, [], overlay_video=False)
+  writer.write(0, frame, np.zeros((4, 6, 2), np.uint8), hotspot, [])  # not a label map
+  with pytest.raises(ValueError, match="expected a \\[H, W\\] integer label map"):
+    for index in range(1, 4):
+      writer.write(index, frame, labels, hotspot, [])
+    writer.close()

@@ -12,7 +12,8 @@
                            (alpha `MASK_ALPHA`) and the hotspot as a heat map blended in
                            proportion to its value (at most `HOTSPOT_ALPHA`)
 
-Nothing accumulates: tracklets.json is streamed (its frames array is written entry by
+Nothing accumulates: frames are written by a worker thread through a queue of two
+(`OutputWriter`), and tracklets.json is streamed (its frames array is written entry by
 entry and closed by `close`), so memory stays flat however long the video.
 """
 from __future__ import annotations
@@ -21,6 +22,8 @@ import functools
 import json
 import os
 import pathlib
+import queue
+import threading
 
 import cv2
 import numpy as np
@@ -73,6 +76,12 @@ def _even(frame: np.ndarray) -> np.ndarray:
 class OutputWriter:
   """Writes a tracking run's outputs (module docstring) frame by frame.
 
+  With `background` (the default), the files are encoded and written by one worker
+  thread fed through a queue of at most `QUEUE_FRAMES` frames: PNG, JPEG and MPEG-4
+  coding release the GIL, so they overlap with the next frame's network call, and the
+  bounded queue keeps memory flat (a slow disk makes `write` wait instead). An error
+  in the worker is raised by the next `write` or by `close`.
+
   Args:
     output: the OUT folder (created).
     width: frame width W.
@@ -80,16 +89,20 @@ class OutputWriter:
     fps: frame rate of the source, or None (then `DEFAULT_FPS`).
     objects: per object, what defined it: {"prompt": [...], "fallback": bool}.
     overlay_video: write OUT/overlay.mp4.
+    background: write in a worker thread.
   """
 
+  QUEUE_FRAMES = 2
+
   def __init__(self, output: str | os.PathLike, width: int, height: int, fps: float | None,
-               objects: list[dict], overlay_video: bool = True):
+               objects: list[dict], overlay_video: bool = True, background: bool = True):
     self.output = pathlib.Path(output)
     self.masks_dir = self.output / "masks"
     self.hotspots_dir = self.output / "hotspots"
     self.masks_dir.mkdir(parents=True, exist_ok=True)
     self.hotspots_dir.mkdir(parents=True, exist_ok=True)
     self.num_frames = 0
+    self._written = 0
     self._video = (VideoWriter(self.output / "overlay.mp4", fps or DEFAULT_FPS)
                    if overlay_video else None)
     self._json = open(self.output / "tracklets.json", "w", encoding="utf-8")  # pylint: disable=consider-using-with
@@ -97,27 +110,67 @@ class OutputWriter:
               "objects": [{"id": k + 1, **obj} for k, obj in enumerate(objects)]}
     # The header without its closing brace, then the frames array streamed into it.
     self._json.write(json.dumps(header)[:-1] + ', "frames": [\n')
+    self._error: BaseException | None = None
+    self._queue: queue.Queue | None = None
+    self._worker = None
+    if background:
+      self._queue = queue.Queue(maxsize=self.QUEUE_FRAMES)
+      self._worker = threading.Thread(target=self._drain, name="tracking-output-writer", daemon=True)
+      self._worker.start()
 
   def write(self, index: int, frame: np.ndarray, labels: np.ndarray, hotspot: np.ndarray,
             records: list[compose.ObjectRecord]) -> None:
-    """Writes one frame's mask, hotspot map, tracklet entry and overlay frame."""
+    """Writes (or queues) one frame's mask, hotspot map, tracklet entry and overlay frame.
+
+    The arrays must not be modified afterwards (the tracker's are fresh every frame).
+    """
+    self._raise_worker_error()
+    item = (index, frame, labels, hotspot, records)
+    if self._queue is None:
+      self._write_now(*item)
+    else:
+      self._queue.put(item)
+    self.num_frames += 1
+
+  def _write_now(self, index: int, frame: np.ndarray, labels: np.ndarray, hotspot: np.ndarray,
+                 records: list[compose.ObjectRecord]) -> None:
     name = f"{index:05d}.png"
     mask_io.write_palette_png(self.masks_dir / name, labels)
     map_io.write_map(self.hotspots_dir / name, hotspot)
-    separator = ",\n" if self.num_frames else ""
+    separator = ",\n" if self._written else ""
     self._json.write(separator + json.dumps({"frame": index, "objects": [r.to_json() for r in records]}))
     if self._video is not None:
       self._video.write(_even(overlay(frame, labels, hotspot)))
-    self.num_frames += 1
+    self._written += 1
+
+  def _drain(self) -> None:
+    while (item := self._queue.get()) is not None:
+      if self._error is None:
+        try:
+          self._write_now(*item)
+        except BaseException as error:  # pylint: disable=broad-exception-caught
+          self._error = error  # raised in the caller's thread by the next write or close
+
+  def _raise_worker_error(self) -> None:
+    if self._error is not None:
+      error, self._error = self._error, None
+      raise error
 
   def close(self) -> None:
-    """Completes tracklets.json and overlay.mp4."""
+    """Waits for queued frames, then completes tracklets.json and overlay.mp4."""
     if self._json.closed:
       return
-    self._json.write(f'\n], "num_frames": {self.num_frames}}}\n')
-    self._json.close()
-    if self._video is not None:
-      self._video.close()
+    if self._worker is not None:
+      self._queue.put(None)
+      self._worker.join()
+      self._worker = None
+    try:
+      self._json.write(f'\n], "num_frames": {self._written}}}\n')
+    finally:
+      self._json.close()
+      if self._video is not None:
+        self._video.close()
+    self._raise_worker_error()
 
   def __enter__(self) -> OutputWriter:
     return self
