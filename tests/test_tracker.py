@@ -4,6 +4,7 @@ tracking runs (a colour-segmenting stand-in network on a hand-made video with a 
 track; the JAX networks with random weights on DAVIS frames)."""
 import itertools
 import json
+import os
 
 import cv2
 import jax
@@ -14,6 +15,7 @@ import tensorflow as tf
 import train_testing
 from input_pipeline import hotspot as hotspot_lib
 from input_pipeline import pairs
+from input_pipeline import synthetic
 from wcs_jax.inference import compose
 from wcs_jax.inference import backend as backend_lib
 from wcs_jax.inference import crops
@@ -26,6 +28,7 @@ from wcs_jax.inference.tracker import Tracker
 from wcs_jax.inference.tracker import TrackerConfig
 from wcs_jax.io import masks as mask_io
 from wcs_jax.io.video import FrameReader
+from wcs_jax.metrics import segmentation
 from wcs_jax.models import build
 
 TINY = dict(backbone="efficientnet-b0", decoder_channels=8)
@@ -188,7 +191,7 @@ def disc_video(centres, radii, width=160, height=120):
 
 
 def jaccard(a, b):
-  return np.count_nonzero(a & b) / max(np.count_nonzero(a | b), 1)
+  return segmentation.region_similarity(b, a)
 
 
 def test_tracker_follows_a_moving_growing_object():
@@ -330,3 +333,23 @@ def test_output_writer_streams_in_order_and_reports_worker_errors(tmp_path):
     for index in range(1, 4):
       writer.write(index, frame, labels, hotspot, [])
     writer.close()
+
+
+# ------------------------------------------------------------------ a trained smoke model
+
+SMOKE_WORKDIR = os.environ.get("WCS_SMOKE_WORKDIR")
+
+
+@pytest.mark.skipif(not SMOKE_WORKDIR, reason="needs a trained smoke run: python -m wcs_jax.train --config "
+                    "configs/smoke.py --workdir DIR, then WCS_SMOKE_WORKDIR=DIR")
+def test_smoke_trained_tracker_follows_a_synthetic_video():
+  """The smoke chain's WCS-Net follows a synthetic video it never saw (render_video's seeds
+  are not the training layouts' seeds) from its first ground-truth mask: mean J >= 0.8
+  over frames 1..T-2 (the DAVIS protocol's frames)."""
+  tracker = Tracker.from_workdir(SMOKE_WORKDIR)
+  scores = []
+  for seed in (101, 202):
+    video = synthetic.render_video(seed, 24, size=(160, 120))
+    results = list(tracker.track(video.frames, "mask", mask=video.masks[0, 0]))
+    scores += [jaccard(r.mask == 1, m) for r, m in zip(results[1:-1], video.masks[1:-1, 0])]
+  assert np.mean(scores) >= 0.8, np.round(scores, 2)
