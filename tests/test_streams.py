@@ -292,3 +292,23 @@ def test_two_hosts_read_disjoint_tfds_shards(built_data_dir):
   for i, a in enumerate(host0 + host1):
     for b in (host0 + host1)[i + 1:]:
       assert not np.array_equal(a, b)
+
+
+def test_pairs_from_the_real_davis_sample(shared_data, tmp_path):
+  """Real DAVIS-2016 masks (the 4 validation sequences of ../shared/data): the template
+  object is centred with its longer side S / template_context, and l2 = 1."""
+  from input_pipeline import build
+  from input_pipeline import sources
+  build.build("davis2016", shared_data / "davis2016", tmp_path)
+  config = pairs.PairConfig(image_size=64, template_context=1.6, augment=augment.NO_AUGMENT)
+  ds = streams.pair_stream({"davis2016": sources.from_tfds("davis2016", "validation", tmp_path)}, {"davis2016": 1.0},
+                           global_batch_size=8, config=config, process_index=0, process_count=1)
+  batch = _take(ds, 1)[0]
+  np.testing.assert_array_equal(batch["l2"], 1.0)
+  np.testing.assert_array_equal(batch["l1"], 0.0)
+  for mask in batch["template_mask"]:
+    # Tolerances of a few pixels: thin parts of real masks (legs, wheels) at the box's
+    # edge vanish when the 854x480 mask is resampled to 64 px and re-binarised.
+    ys, xs = np.nonzero(mask[..., 0])
+    assert abs((xs.min() + xs.max() + 1) / 2 - 32) <= 2 and abs((ys.min() + ys.max() + 1) / 2 - 32) <= 2
+    assert abs(max(xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()) - 40) <= 3
