@@ -265,6 +265,8 @@ def test_frames_of_another_size_and_empty_videos_are_errors():
     list(tracker.track(frames, "click"))
   with pytest.raises(first_frame.InitialisationError, match="--box given with --init click"):
     list(tracker.track(frames, "click", clicks=[(3, 4)], boxes=[(1, 1, 5, 5)]))
+  with pytest.raises(BackendUnavailableError, match="--init click needs EG-Net and Gaze2Mask-Net"):
+    list(tracker.track(frames, "click", clicks=[(3, 4)]))
 
 
 # ------------------------------------------------------------------ the JAX networks (random weights)
@@ -282,17 +284,21 @@ def test_jax_tracker_from_the_first_ground_truth_mask(tiny_backend, blackswan):
   assert all(r.network_seconds > 0 and r.crop_paste_seconds > 0 for r in results[1:])
 
 
-def test_jax_tracker_two_clicks_and_auto(tiny_backend, blackswan):
+def test_jax_tracker_two_clicks_auto_and_box(tiny_backend, blackswan):
   frames, _ = blackswan
   tracker = Tracker(tiny_backend, TrackerConfig(image_size=SIZE))
   results = list(tracker.track(frames[:3], "click", clicks=[(400, 200), (100, 100)]))
   auto = list(tracker.track(frames[:2], "auto"))
+  boxed = list(tracker.track(frames[:2], "box", boxes=[(120, 70, 520, 390)]))
   assert [o["prompt"] for o in results[0].prompts] == [["click", 400.0, 200.0], ["click", 100.0, 100.0]]
   for r in results:
     assert set(np.unique(r.mask)) <= {0, 1, 2} and [o.id for o in r.objects] == [1, 2]
   # Each click's object contains the click (its component, or the fallback disc).
   assert results[0].mask[200, 400] in (1, 2) and results[0].objects[0].area > 0
   assert auto[0].prompts[0]["prompt"] == ["auto"] and auto[1].mask.shape == (480, 854)
+  # A box bounds its object in the first frame.
+  x0, y0, x1, y1 = boxed[0].objects[0].bbox
+  assert 120 <= x0 < x1 <= 520 and 70 <= y0 < y1 <= 390
 
 
 def test_random_variables_have_the_networks_structure_and_flax_default_scales():

@@ -8,7 +8,7 @@ guidance map E (what its hotspot branch is guided by), both at frame size. Four 
   most salient one. Guidance: E restricted to M (the object's own salient spot; the
   Gaze2Mask-Net of training likewise sees EG-Net's map restricted to the instance).
 - "click": one object per click. The gaze map is a Gaussian at the click, sigma =
-  `click_sigma * sqrt(H * W)` frame pixels (0.05: 35 px on 854 x 480). That is the
+  `click_sigma * sqrt(H * W)` frame pixels (0.05: 32 px on 854 x 480). That is the
   training gaze's sigma (`pairs.PairConfig.guidance_sigma` = 0.25 sqrt(object area))
   for an object covering 4% of the frame, a mid-sized DAVIS object. Gaze2Mask-Net
   runs once per click (the paper's "each tracked by its own pass"); M keeps only the

@@ -51,6 +51,7 @@ from wcs_jax.inference import compose
 from wcs_jax.inference import crops
 from wcs_jax.inference import first_frame
 from wcs_jax.inference.backend import Backend
+from wcs_jax.inference.backend import BackendUnavailableError
 from wcs_jax.inference.backend import load_backend
 
 
@@ -201,6 +202,8 @@ class Tracker:
 
     Raises:
       first_frame.InitialisationError: missing or bad prompts.
+      BackendUnavailableError: a prompt that needs the first-frame networks, which the
+        backend lacks.
     """
     height, width = frame.shape[:2]
     if init not in first_frame.INITS:
@@ -211,6 +214,10 @@ class Tracker:
         raise first_frame.InitialisationError(f"--{name} given with --init {init}; use --init {name}")
     if init != "auto" and (given[init] is None or (init != "mask" and len(given[init]) == 0)):
       raise first_frame.InitialisationError(f"--init {init} needs --{init}")
+    if init != "mask" and not self.backend.has_first_frame_networks:
+      raise BackendUnavailableError(
+          f"--init {init} needs EG-Net and Gaze2Mask-Net, which this run does not hold; "
+          "initialise from a mask (--mask PNG) or track with a run whose chain trained them")
     if init == "auto":
       return [first_frame.automatic(frame, self.backend)]
     if init == "click":
