@@ -55,8 +55,9 @@ class PairConfig:
       fraction of its maximum (the paper's "large threshold").
     salicon_object_threshold: a SALICON sample's "object" (its template mask and the
       box the crops are centred on) is the region of the map at or above this fraction
-      of its maximum: the salient region around the peak. It has no ground-truth mask,
-      so its mask loss weight l2 is 0.
+      of its maximum: the salient region around the peak (several blobs when the map
+      has several strong modes; the crops then centre on their joint box). It is no
+      ground-truth mask, so its mask loss weight l2 is 0.
     salicon_guidance: the template hotspot guidance of a SALICON sample: "gaze" (the
       continuous map, what EG-Net gives the tracker at inference) or "peak" (the
       binary hotspot region).

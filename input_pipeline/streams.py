@@ -224,8 +224,9 @@ def _weights(pair: Example, l1: float, l2: float) -> Example:
 
 
 def salicon_pair(example: Example, key: tf.Tensor, config: pairs.PairConfig) -> Example:
-  """A SALICON image as a pair: its "object" is the salient region around the map's
-  peak (`config.salicon_object_threshold`), its hotspot the peak region; l1 = 1, l2 = 0."""
+  """A SALICON image as a pair: its "object" is the map's region above
+  `config.salicon_object_threshold`, its hotspot the region above
+  `config.hotspot_threshold`; l1 = 1, l2 = 0 (no object mask)."""
   image = sources_lib.to_unit(sources_lib.decode_image(example["image"], 3))
   gaze = tf.cast(sources_lib.decode_image(example["gaze"], 1), tf.float32)
   gaze = gaze / tf.maximum(tf.reduce_max(gaze), 1.0)
