@@ -165,6 +165,14 @@ def test_mixture_choices_match_the_weights():
       int(np.sum(choices[:5000] == s)) for s in range(3)]
 
 
+def test_mixture_choices_resume_across_blocks():
+  key = sampling.make_key(4)
+  full = list(sampling.mixture_choices([1.0, 2.0], key, 0).take(3000).as_numpy_iterator())
+  for start in (1000, 1024, 2049):
+    resumed = list(sampling.mixture_choices([1.0, 2.0], key, start).take(3000 - start).as_numpy_iterator())
+    assert resumed == full[start:]
+
+
 def test_stage1_mixing_proportions():
   p, n = 0.3, 240
   batches = _take(streams.stage1_stream(salicon_like(5), duts_like(5), weights=(p, 1 - p), global_batch_size=24,
@@ -182,12 +190,13 @@ def _assert_batches_equal(a, b):
       np.testing.assert_array_equal(x[key], y[key], err_msg=key)
 
 
-@pytest.mark.parametrize("stage", ["stage1", "stage2"])
+@pytest.mark.parametrize("stage", ["gaze2mask", "stage1", "stage2"])
 def test_restart_at_step_k_yields_the_same_batches(stage):
-  """Small sources so the 3 + 4 steps cross epoch boundaries and mixing blocks."""
-  config = pairs.PairConfig(image_size=16)
-  kwargs = dict(global_batch_size=6, config=config, seed=11, shuffle_buffer=4, process_index=0, process_count=1)
-  if stage == "stage1":
+  """Small sources so the 3 + 4 steps cross epoch boundaries (mixing blocks: below)."""
+  kwargs = dict(global_batch_size=6, image_size=16, seed=11, shuffle_buffer=4, process_index=0, process_count=1)
+  if stage == "gaze2mask":
+    make = lambda **kw: streams.gaze2mask_stream(sbd_like(5), **{**kwargs, **kw})
+  elif stage == "stage1":
     make = lambda **kw: streams.stage1_stream(salicon_like(5), duts_like(4), **{**kwargs, **kw})
   else:
     make = lambda **kw: streams.stage2_stream(davis_like(3, length=6), salicon_like(4), **{**kwargs, **kw})
@@ -197,7 +206,8 @@ def test_restart_at_step_k_yields_the_same_batches(stage):
   _assert_batches_equal(full[k:], resumed)
   # And a different seed gives different batches.
   other = _take(make(seed=12), 1)
-  assert not np.array_equal(other[0]["search_image"], full[0]["search_image"])
+  key = "mask" if stage == "gaze2mask" else "search_image"
+  assert not np.array_equal(other[0][key], full[0][key])
 
 
 def test_two_hosts_split_the_global_batch_without_overlap():
