@@ -135,7 +135,7 @@ def test_bad_input_gives_one_line_errors(workdir, davis, tmp_path, capsys):
       (["--input", frames, "--click", "900,10"], "--click 900,10 lies outside the 854x480 first frame"),
       (["--input", frames, "--box", "10,10,10,50"], "--box 10,10,10,50: less than one pixel"),
       (["--input", frames, "--mask", empty_mask], "no object pixel"),
-      (["--input", frames, "--backend", "torch", "--weights", tmp_path], "--backend torch"),
+      (["--input", frames, "--backend", "torch", "--weights", no_frames], "convert_to_torch"),
   ]
   for argv, message in cases:
     code, _, stderr = run_tool(capsys, *argv, *common)
