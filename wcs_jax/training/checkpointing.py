@@ -132,7 +132,8 @@ def restore_latest_numpy(workdir: str | os.PathLike) -> tuple[int, dict]:
   sharding they were written with.
   """
   directory = pathlib.Path(workdir).absolute() / CHECKPOINT_DIR
-  manager = ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(read_only=True))
+  manager = ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(create=False),
+                                  item_handlers=ocp.StandardCheckpointHandler())
   step = manager.latest_step()
   if step is None:
     raise FileNotFoundError(f"no checkpoint in {directory}: train there first with "

@@ -73,8 +73,12 @@ def global_batches(batches: Iterator[dict[str, np.ndarray]],
 def data_dir(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> pathlib.Path:
   """The TFDS data directory of a run: the synthetic cache or `config.input.data_dir`."""
   if config.input.synthetic.enabled:
-    cache = config.input.synthetic.cache_dir or pathlib.Path(workdir) / "synthetic_data"
-    return pathlib.Path(cache) / "tfds"
+    syn = config.input.synthetic
+    cache = pathlib.Path(syn.cache_dir or pathlib.Path(workdir) / "synthetic_data")
+    # One folder per data setting, so stages of a chain that share the cache but not
+    # the setting never read each other's data.
+    width, height = syn.size
+    return cache / f"n{syn.num}_{width}x{height}_seed{syn.seed}" / "tfds"
   if not config.input.data_dir:
     raise ValueError("config.input.data_dir is empty: pass --config.input.data_dir=DIR, the TFDS "
                      "--data-dir the datasets were built into (python -m input_pipeline.build), or "
@@ -99,6 +103,7 @@ def _build_synthetic(name: str, synthetic: ml_collections.ConfigDict, tfds_dir: 
   from input_pipeline import datasets  # pylint: disable=g-import-not-at-top
   from input_pipeline import synthetic as synthetic_lib  # pylint: disable=g-import-not-at-top
 
+  tfds.disable_progress_bar()
   builder = datasets.BUILDERS[name](data_dir=str(tfds_dir))
   if builder.is_prepared():
     return

@@ -1,0 +1,152 @@
+"""The trainer: losses, one real step of every stage, 1 vs 4 devices, NaN guard, resume.
+
+Runs on the 4 simulated CPU devices of conftest.py with tiny networks
+(EfficientNet-B0, 8-wide decoders, 32x32 to 64x64 inputs, batch 4) and compilation
+optimisations off (compile time dominates such small steps).
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from wcs_jax.training import checkpointing
+from wcs_jax.training import losses
+from wcs_jax.training import metrics_writer
+from wcs_jax.training import trainer
+
+import train_multihost_worker as worker  # tests/ is on sys.path (conftest.py's folder)
+import train_testing
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fast_compiles():
+  with train_testing.fast_compiles():
+    yield
+
+
+# ------------------------------------------------------------------------------ losses
+
+def test_pixel_cross_entropy_matches_hand_computed_values():
+  logits = jnp.array([0.0, 2.0, -1.0, 30.0]).reshape(1, 2, 2, 1)
+  targets = jnp.array([1.0, 0.0, 0.25, 1.0]).reshape(1, 2, 2, 1)
+  expected = np.mean([math.log(2.0), 2.0 + math.log1p(math.exp(-2.0)),
+                      0.25 * math.log1p(math.e) + 0.75 * math.log1p(math.exp(-1.0)),
+                      math.log1p(math.exp(-30.0))])
+  np.testing.assert_allclose(losses.pixel_cross_entropy(logits, targets), [expected], rtol=1e-6)
+
+
+def test_wcs_loss_weights_each_sample_by_l1_and_l2():
+  zeros = jnp.zeros((3, 2, 2, 1))
+  mask_logits = jnp.full((3, 2, 2, 1), 2.0)       # CE vs 0 target: 2 + log1p(e^-2)
+  hotspot_logits = jnp.zeros((3, 2, 2, 1))        # CE: log 2
+  l1, l2 = jnp.array([1.0, 0.0, 0.0]), jnp.array([0.0, 1.0, 0.0])
+  loss, terms = losses.wcs_loss(mask_logits, hotspot_logits, zeros, zeros, l1, l2)
+  mask_ce, hot_ce = 2.0 + math.log1p(math.exp(-2.0)), math.log(2.0)
+  np.testing.assert_allclose(terms["loss_hotspot"], hot_ce / 3, rtol=1e-6)
+  np.testing.assert_allclose(terms["loss_mask"], mask_ce / 3, rtol=1e-6)
+  np.testing.assert_allclose(loss, (hot_ce + mask_ce) / 3, rtol=1e-6)
+  # A branch switched off (Tab. 6) contributes nothing.
+  loss, terms = losses.wcs_loss(None, hotspot_logits, zeros, zeros, l1, l2)
+  np.testing.assert_allclose(loss, hot_ce / 3, rtol=1e-6)
+  assert float(terms["loss_mask"]) == 0.0
+
+
+# -------------------------------------------------------------- the chain, one step each
+
+def test_smoke_chain_one_real_step_of_each_stage(tmp_path):
+  """configs/smoke.py:ci: EG-Net, Gaze2Mask-Net (gaze from the frozen EG-Net), WCS-Net
+  on the synthetic streams, one workdir holding all three for inference."""
+  config = train_testing.load_config("smoke.py", "ci")
+  for name in config.chain:
+    config[name].total_steps = 1
+  trainer.train_and_evaluate(config, tmp_path)
+  for name in config.chain:
+    rows = metrics_writer.read_metrics(tmp_path / name)
+    assert [r["step"] for r in rows] == [1]
+    assert np.isfinite(rows[0]["loss"]) and rows[0]["loss"] > 0
+    assert {"grad_norm", "param_norm", "learning_rate"} <= set(rows[0])
+    assert (tmp_path / name / metrics_writer.TENSORBOARD_DIR).is_dir()
+  assert {"loss_hotspot", "loss_mask"} <= set(rows[0])
+
+  out = checkpointing.load_inference_variables(tmp_path)
+  assert {out["config"].network, *out["model_configs"]} == {"wcsnet", "egnet", "gaze2mask"}
+  for name in ("egnet", "gaze2mask", "wcsnet"):
+    assert set(out[name]) == {"params", "batch_stats"}
+  # The frozen EG-Net carried to WCS-Net is the EG-Net that was trained.
+  _, egnet_state = checkpointing.restore_latest_numpy(tmp_path / "egnet")
+  jax.tree.map(np.testing.assert_array_equal, out["egnet"]["params"], egnet_state["params"])
+  # Gaze2Mask-Net's encoder sees RGB + gaze.
+  assert out["gaze2mask"]["params"]["encoder"]["stem_conv"]["kernel"].shape[2] == 4
+
+
+# ----------------------------------------------------------------- data parallelism
+
+def test_one_device_and_four_devices_agree_after_two_steps(tmp_path):
+  config = worker.tiny_config()
+  trainer.train_and_evaluate(config, tmp_path / "one", devices=jax.devices()[:1],
+                             host_batches=worker.host_batches)
+  trainer.train_and_evaluate(config, tmp_path / "four", devices=jax.devices()[:4],
+                             host_batches=worker.host_batches)
+  one, four = (metrics_writer.read_metrics(tmp_path / d) for d in ("one", "four"))
+  assert [r["step"] for r in four] == [1, 2]
+  (_, a), (_, b) = (checkpointing.restore_latest_numpy(tmp_path / d) for d in ("one", "four"))
+  assert int(a["step"]) == int(b["step"]) == 2
+  train_testing.assert_same_run(one, four, a, b, learning_rate=config.optimizer.learning_rate)
+
+
+# ------------------------------------------------------------------ faults and resume
+
+def test_resume_continues_like_an_uninterrupted_run(tmp_path):
+  config = worker.tiny_config()
+  config.total_steps = 4
+  trainer.train_and_evaluate(config, tmp_path / "straight", host_batches=worker.host_batches)
+  interrupted = worker.tiny_config()
+  interrupted.total_steps = 2
+  trainer.train_and_evaluate(interrupted, tmp_path / "resumed", host_batches=worker.host_batches)
+  trainer.train_and_evaluate(config, tmp_path / "resumed", host_batches=worker.host_batches)
+  straight, resumed = (metrics_writer.read_metrics(tmp_path / d) for d in ("straight", "resumed"))
+  assert [r["step"] for r in resumed] == [1, 2, 3, 4]
+  np.testing.assert_array_equal([r["loss"] for r in resumed], [r["loss"] for r in straight])
+  (_, a), (_, b) = (checkpointing.restore_latest_numpy(tmp_path / d) for d in ("straight", "resumed"))
+  jax.tree.map(np.testing.assert_array_equal, a, b)
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(tmp_path):
+  config = worker.tiny_config()
+  config.total_steps = 6
+
+  def poisoned(config, start_step):
+    for step, batch in enumerate(worker.host_batches(config, start_step), start_step):
+      if step == 2:  # the third update (state step 3) sees NaN pixels
+        batch["image"] = np.full_like(batch["image"], np.nan)
+      yield batch
+
+  with pytest.raises(trainer.NonFiniteLossError, match=r"step 3 .*last good checkpoint is step 2"):
+    trainer.train_and_evaluate(config, tmp_path, host_batches=poisoned)
+  _, state = checkpointing.restore_latest_numpy(tmp_path)
+  assert int(state["step"]) == 2
+  assert all(np.isfinite(x).all() for x in jax.tree.leaves(state["params"]))
+  assert [r["step"] for r in metrics_writer.read_metrics(tmp_path)] == [1, 2]
+
+
+def test_workdir_describes_itself(tmp_path):
+  config = worker.tiny_config()
+  config.total_steps = 1
+  trainer.train_and_evaluate(config, tmp_path, host_batches=worker.host_batches)
+  saved = checkpointing.load_config(tmp_path)
+  assert saved.to_dict() == json.loads(config.to_json_best_effort())
+  assert checkpointing.load_network_configs(tmp_path)["egnet"].to_dict() == config.model.to_dict()
+  out = checkpointing.load_inference_variables(tmp_path)
+  assert out["egnet"] is not None and out["wcsnet"] is None and out["gaze2mask"] is None
+
+
+def test_batch_size_must_split_over_the_devices(tmp_path):
+  config = worker.tiny_config()
+  config.batch_size = 6
+  with pytest.raises(ValueError, match="multiple of the 4 devices"):
+    trainer.train_and_evaluate(config, tmp_path, host_batches=worker.host_batches)

@@ -1,0 +1,85 @@
+"""Helpers of the training tests: config loading, fast compiles, subprocess environment."""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import pathlib
+import tempfile
+
+import jax
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+# One persistent compilation cache for the tests' processes: the subprocess runs of
+# the kill and multi-host tests compile the same programs as the in-process ones.
+COMPILATION_CACHE = pathlib.Path(tempfile.gettempdir()) / "wcs_jax_test_compilation_cache"
+
+
+def load_config(name: str, arg: str | None = None):
+  """`configs/<name>` loaded as `--config configs/<name>:<arg>` would be."""
+  path = REPO / "configs" / name
+  spec = importlib.util.spec_from_file_location(f"test_config_{path.stem}", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(arg) if arg else module.get_config()
+
+
+@contextlib.contextmanager
+def fast_compiles():
+  """Compilation optimisations off and the shared persistent cache on, then restored."""
+  names = ("jax_disable_most_optimizations", "jax_compilation_cache_dir",
+           "jax_persistent_cache_min_compile_time_secs", "jax_persistent_cache_min_entry_size_bytes")
+  saved = {n: jax.config.values[n] for n in names}
+  values = (True, str(COMPILATION_CACHE), 0.0, 0)
+  for n, v in zip(names, values):
+    jax.config.update(n, v)
+  try:
+    yield
+  finally:
+    for n, v in saved.items():
+      jax.config.update(n, v)
+
+
+def subprocess_env(device_count: int) -> dict[str, str]:
+  """Environment of a training subprocess: `device_count` CPU devices, the same
+  compilation settings as `fast_compiles`, quiet TensorFlow, no GPU."""
+  env = dict(os.environ)
+  env.update({
+      "XLA_FLAGS": f"--xla_force_host_platform_device_count={device_count}",
+      "JAX_PLATFORMS": "cpu",
+      "JAX_DISABLE_MOST_OPTIMIZATIONS": "1",
+      "JAX_COMPILATION_CACHE_DIR": str(COMPILATION_CACHE),
+      "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+      "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+      "TF_CPP_MIN_LOG_LEVEL": "2",
+      "TF_ENABLE_ONEDNN_OPTS": "0",
+      "CUDA_VISIBLE_DEVICES": "",
+      "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests"), env.get("PYTHONPATH", "")]),
+  })
+  return env
+
+
+def assert_same_run(rows_a, rows_b, state_a, state_b, *, learning_rate: float) -> None:
+  """Two runs on the same global batches with different device layouts agree.
+
+  The first step (loss and gradient norm, both computed before any update, with
+  batch-norm statistics and the gradient mean over the global batch) agrees to float
+  summation order. Adam then amplifies that noise: its first update is
+  `lr * g / (|g| + eps)`, about `lr * sign(g)`, so a parameter whose gradient is at the
+  noise level can move by up to `2 lr` differently at each step. So: later losses to
+  1e-3, every parameter within `2 lr` per step, and the mean parameter difference
+  under 1e-3 of the mean parameter. A real fault (per-device batch-norm statistics, a
+  gradient not averaged over devices, a batch split wrongly) breaks the first-step
+  checks by orders of magnitude.
+  """
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  np.testing.assert_allclose(rows_b[0]["loss"], rows_a[0]["loss"], rtol=1e-5)
+  np.testing.assert_allclose(rows_b[0]["grad_norm"], rows_a[0]["grad_norm"], rtol=1e-4)
+  np.testing.assert_allclose([r["loss"] for r in rows_b], [r["loss"] for r in rows_a], rtol=1e-3)
+  x = np.concatenate([np.ravel(v) for v in jax.tree.leaves(state_a["params"])])
+  y = np.concatenate([np.ravel(v) for v in jax.tree.leaves(state_b["params"])])
+  diff = np.abs(x - y)
+  assert diff.max() <= 2 * len(rows_a) * learning_rate * 1.01, f"largest parameter difference {diff.max()}"
+  assert diff.mean() <= 1e-3 * np.abs(x).mean(), f"mean parameter difference {diff.mean()}"
+  for u, v in zip(jax.tree.leaves(state_a["batch_stats"]), jax.tree.leaves(state_b["batch_stats"])):
+    np.testing.assert_allclose(u, v, rtol=1e-3, atol=1e-4)
