@@ -121,13 +121,16 @@ def test_architecture_tables_match_jax():
 
 
 def test_resize_matches_jax():
-  # Shrinking (antialiased), enlarging, mixed, and a 1 x 1 source.
+  # Shrinking (antialiased; area by fractional factors), enlarging, mixed, a 1 x 1 source.
   for size, target in (((64, 64), (2, 2)), ((64, 64), (32, 33)), ((13, 25), (50, 50)), ((7, 9), (3, 20)),
-                       ((1, 1), (4, 4)), ((10, 10), (10, 10))):
+                       ((1, 1), (4, 4)), ((10, 10), (10, 10)), ((100, 66), (13, 9))):
     x = np.random.default_rng(0).normal(size=(2, *size, 3)).astype(np.float32)
     expected = np.asarray(jax_resize.resize_bilinear(jnp.asarray(x), target))
     np.testing.assert_allclose(nhwc(torch_resize.resize_bilinear(nchw(x), target)), expected, atol=1e-5,
                                err_msg=f"{size} -> {target}")
+    expected = np.asarray(jax_resize.resize_area(jnp.asarray(x), target))
+    np.testing.assert_allclose(nhwc(torch_resize.resize_area(nchw(x), target)), expected, atol=1e-5,
+                               err_msg=f"area {size} -> {target}")
 
 
 def test_correlation_ops_match_jax():

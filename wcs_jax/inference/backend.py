@@ -8,9 +8,9 @@ numpy. Two implementations are meant to plug in:
   ones, for benchmarks and tests). Every call is one jitted function; the per-frame
   call `track` runs WCS-Net's search encoder, correlations and decoders on the cached
   template code of all objects at once (the objects are the batch axis).
-- a PyTorch backend (`--backend torch --weights DIR`, the export of
-  `tools/convert_to_torch.py`), written separately; until it exists `load_backend`
-  says so.
+- `wcs_jax.torch_runtime.backend.TorchBackend` (`--backend torch --weights DIR`, the
+  export of `tools/convert_to_torch.py`): the same interface on the PyTorch networks,
+  its crop geometry from the training config stored in the export.
 
 Shapes: S is the network input side (`image_size`); images `[B, S, S, 3]` float32 RGB in
 [0, 1]; maps `[B, S, S, 1]` float32 in [0, 1]; outputs `[B, S, S]` float32 probabilities.
@@ -202,9 +202,13 @@ def load_backend(name: str, *, workdir: str | os.PathLike | None = None,
   if name not in BACKENDS:
     raise ValueError(f"--backend must be one of {list(BACKENDS)}, got {name!r}")
   if name == "torch":
-    raise BackendUnavailableError(
-        "--backend torch: the PyTorch runtime (tools/convert_to_torch.py export) is not part "
-        "of this version yet; track with --backend jax --workdir RUN")
+    if weights is None:
+      raise ValueError("--backend torch needs --weights DIR (written by "
+                       "`python tools/convert_to_torch.py --workdir RUN --output DIR`)")
+    # Imported here: the JAX backend must not need torch, nor the torch one read a workdir.
+    from wcs_jax.torch_runtime import backend as torch_backend  # pylint: disable=import-outside-toplevel
+    backend = torch_backend.TorchBackend(weights)
+    return backend, ml_collections.ConfigDict(backend.training_config)
   if workdir is None:
     raise ValueError("--backend jax needs --workdir RUN (a directory written by "
                      "`python -m wcs_jax.train`)")

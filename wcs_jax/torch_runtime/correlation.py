@@ -30,7 +30,7 @@ def weighted_pool(features: torch.Tensor, guidance: torch.Tensor) -> torch.Tenso
   Returns:
     [B, C] pooled vectors, in the features' dtype (accumulated in float32).
   """
-  g = resize.resize_bilinear(guidance.float(), (features.shape[-2], features.shape[-1]))
+  g = resize.resize_area(guidance, (features.shape[-2], features.shape[-1]))
   weighted_sum = torch.sum(g * features.float(), dim=(2, 3))
   mass = torch.sum(g, dim=(1, 2, 3)).clamp_min(GUIDANCE_EPSILON)
   return (weighted_sum / mass[:, None]).to(features.dtype)

@@ -2,8 +2,8 @@
 
 Twins of `wcs_jax.models.refine` and `wcs_jax.models.wcsnet.HotspotDecoder`, with the
 same submodule names; see there for the choices the paper leaves open (`Conv2` is a
-3x3 convolution, ReLU, 1x1 convolution; `Up` and `R_j` are bilinear resizes; a 1x1
-`head` gives the logit, upsampled to the input resolution).
+3x3 convolution, ReLU, 1x1 convolution; `Up` is a bilinear resize, `R_j` an
+area-average one; a 1x1 `head` gives the logit, upsampled to the input resolution).
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ class RefineBlock(nn.Module):
       up = resize.resize_like(previous, x)
       parts.append(up)
     if guidance is not None:
-      parts.append(resize.resize_like(guidance.to(x.dtype), x))
+      parts.append(resize.resize_area(guidance, (x.shape[2], x.shape[3])).to(x.dtype))
     out = self.conv2(torch.cat(parts, dim=1))
     return out if up is None else out + up
 

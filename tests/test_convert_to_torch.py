@@ -1,0 +1,113 @@
+"""tools/convert_to_torch.py end to end: a workdir in the trainer's layout, exported,
+verified, traced, and tracked on a real DAVIS sequence with both backends.
+
+The workdir is written with the trainer's own checkpointing code (Orbax checkpoint of
+the state, config.json, networks.json) and the small smoke-ci config (EfficientNet-B0,
+decoder width 8, 64 x 64); the weights are random with random batch-norm statistics.
+"""
+import importlib.util
+import itertools
+import json
+import pathlib
+
+import numpy as np
+import pytest
+from safetensors import safe_open
+
+from test_torch_runtime import random_variables  # pylint: disable=g-bad-import-order
+import train_testing  # pylint: disable=g-bad-import-order
+
+from wcs_jax.inference.backend import JaxBackend
+from wcs_jax.inference.tracker import Tracker
+from wcs_jax.inference.tracker import TrackerConfig
+from wcs_jax.io import masks as mask_io
+from wcs_jax.io.video import FrameReader
+from wcs_jax.models import build
+from wcs_jax.torch_runtime import export
+from wcs_jax.training import checkpointing
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("convert_to_torch", REPO / "tools" / "convert_to_torch.py")
+convert_to_torch = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(convert_to_torch)
+
+
+def write_workdir(directory, stage="wcsnet"):
+  """A stage's workdir: the stage's network trained, the earlier ones frozen in its state."""
+  chain = build.NETWORKS[:build.NETWORKS.index(stage) + 1]
+  config = train_testing.load_config("smoke.py", "ci")[stage]
+  size = config.input.image_size
+  image = np.zeros((1, size, size, 3), np.float32)
+  single = np.zeros((1, size, size, 1), np.float32)
+  args = {"egnet": (image,), "gaze2mask": (image, single), "wcsnet": (image, single, single, image)}
+  variables = {name: random_variables(build.from_config(config.model, name), seed, *args[name])
+               for seed, name in enumerate(chain)}
+  state = {"step": 1, "params": variables[stage]["params"], "batch_stats": variables[stage]["batch_stats"],
+           "frozen": {name: v for name, v in variables.items() if name != stage}}
+  checkpointer = checkpointing.Checkpointer(directory, every=1, keep=1, asynchronous=False)
+  checkpointer.save(1, state, force=True)
+  checkpointer.wait()
+  checkpointer.close()
+  checkpointing.save_config(directory, config, {name: config.model for name in chain})
+  return config
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+  root = tmp_path_factory.mktemp("convert")
+  config = write_workdir(root / "run")
+  return root / "run", root / "torch", config
+
+
+def test_export_verify_and_torchscript(exported, capsys):
+  workdir, output, config = exported
+  # Random weights give logits up to ~1e3, where float32 rounding alone exceeds the
+  # absolute 1e-4 of trained networks: the tolerance here is relative.
+  status = convert_to_torch.main(["--workdir", str(workdir), "--output", str(output), "--verify",
+                                  "--torchscript", "--tolerance", "1e9"])
+  printed = capsys.readouterr().out
+  assert status == 0, printed
+  for key in ("egnet/gaze", "gaze2mask/mask", "wcsnet/mask", "wcsnet/hotspot"):
+    fields = next(l for l in printed.splitlines() if l.strip().startswith(key)).split()
+    assert fields[2] == "relative" and float(fields[3]) <= 1e-5, printed
+  for graph in ("egnet", "gaze2mask", "wcsnet_template", "wcsnet_track"):
+    assert (output / f"{graph}.pt").is_file(), printed
+  saved = json.loads((output / export.CONFIG_FILE).read_text())
+  assert set(saved["networks"]) == set(build.NETWORKS)
+  assert saved["networks"]["wcsnet"]["decoder_channels"] == config.model.decoder_channels
+  assert saved["source"]["training_config"]["input"]["image_size"] == config.input.image_size
+  with safe_open(str(output / export.WEIGHTS_FILE), "np") as f:
+    names = list(f.keys())
+    assert f.get_tensor("wcsnet.encoder.stem_conv.weight").shape == (32, 3, 3, 3)
+    assert f.get_tensor("gaze2mask.encoder.stem_conv.weight").shape == (32, 4, 3, 3)
+  assert {n.split(".")[0] for n in names} == set(build.NETWORKS)
+  assert any(n.endswith("stem_bn.running_var") for n in names)  # batch norm stored unfolded
+
+
+def test_tracker_masks_agree_between_backends(exported, shared_data):
+  workdir, output, _ = exported
+  if not (output / export.WEIGHTS_FILE).is_file():
+    convert_to_torch.main(["--workdir", str(workdir), "--output", str(output)])
+  root = shared_data / "davis2016"
+  frames = list(itertools.islice(FrameReader(root / "JPEGImages/480p/blackswan"), 6))
+  first = mask_io.read_label_map(root / "Annotations/480p/blackswan/00000.png")
+  torch_tracker = Tracker.from_workdir(None, backend="torch", weights=output)
+  loaded = checkpointing.load_inference_variables(workdir)
+  jax_tracker = Tracker(JaxBackend.from_inference_variables(loaded, int(loaded["config"].input.image_size)),
+                        TrackerConfig.from_training_config(loaded["config"]))
+  assert torch_tracker.config == jax_tracker.config
+  pairs = zip(jax_tracker.track(frames, "mask", mask=first), torch_tracker.track(frames, "mask", mask=first))
+  for j, t in pairs:
+    a, b = j.mask == 1, t.mask == 1
+    union = np.logical_or(a, b).sum()
+    iou = np.logical_and(a, b).sum() / union if union else 1.0
+    assert iou >= 0.99, f"frame {j.index}: IoU {iou}"
+    np.testing.assert_allclose(t.hotspot, j.hotspot, atol=1e-3)
+    assert [o.bbox for o in t.objects] == [o.bbox for o in j.objects] or j.index == 0
+
+
+def test_workdir_without_wcsnet_is_a_clear_error(tmp_path, capsys):
+  write_workdir(tmp_path / "run", stage="egnet")
+  status = convert_to_torch.main(["--workdir", str(tmp_path / "run"), "--output", str(tmp_path / "out")])
+  assert status == 1
+  assert "holds no WCS-Net" in capsys.readouterr().err

@@ -1,0 +1,76 @@
+"""The tracker's PyTorch backend: `tools/track.py --backend torch --weights DIR`.
+
+Implements the interface of `wcs_jax.inference.backend.Backend` (batched numpy in,
+probabilities out) on the exported networks, so the tracker's crops, pastes and policy
+are the same code whatever runs the networks. The crop geometry comes from the
+training config that `tools/convert_to_torch.py` stores in the export
+(`training_config`).
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from wcs_jax.torch_runtime import export
+from wcs_jax.torch_runtime import runtime
+from wcs_jax.torch_runtime.networks import TemplateCode
+
+
+class TorchBackend:
+  """EG-Net, Gaze2Mask-Net and WCS-Net of an export behind the tracker's interface.
+
+  Args:
+    directory: written by `tools/convert_to_torch.py`.
+    precision, compile: see `wcs_jax.torch_runtime.runtime.Runtime`.
+
+  Attributes:
+    image_size: S, the side the networks were trained at.
+    has_first_frame_networks: EG-Net and Gaze2Mask-Net are in the export.
+    has_hotspot: WCS-Net predicts the hotspot.
+    training_config: the run's training config as a plain dict.
+  """
+
+  def __init__(self, directory: str | os.PathLike, *, precision: str = "float32", compile: bool = False):
+    config = export.read_config(directory)
+    self.training_config: dict[str, Any] = config.get("source", {}).get("training_config") or {}
+    if "input" not in self.training_config or "image_size" not in self.training_config["input"]:
+      raise ValueError(f"{directory}/{export.CONFIG_FILE} has no training config with input.image_size; "
+                       "re-export the run with `python tools/convert_to_torch.py --workdir RUN --output DIR`")
+    wcsnet = config["networks"].get("wcsnet")
+    if wcsnet is None:
+      raise ValueError(f"{directory} holds no WCS-Net (networks: {sorted(config['networks'])}); "
+                       "the tracker needs it")
+    if not wcsnet["mask_branch"]:
+      raise ValueError("this WCS-Net has no mask branch (config.model.mask_branch=False): "
+                       "the tracker follows the object by its mask")
+    self.runtime = runtime.Runtime(directory, precision=precision, compile=compile)
+    self.image_size = int(self.training_config["input"]["image_size"])
+    self.has_first_frame_networks = self.runtime.has("egnet") and self.runtime.has("gaze2mask")
+    self.has_hotspot = bool(wcsnet["hotspot_branch"])
+
+  def gaze(self, image: np.ndarray) -> np.ndarray:
+    """EG-Net: `[B, S, S, 3]` -> gaze map E `[B, S, S]` in [0, 1]."""
+    return _sigmoid(self.runtime.egnet(image))
+
+  def gaze_to_mask(self, image: np.ndarray, gaze: np.ndarray) -> np.ndarray:
+    """Gaze2Mask-Net: `[B, S, S, 3]`, `[B, S, S, 1]` -> mask M `[B, S, S]` in [0, 1]."""
+    return _sigmoid(self.runtime.gaze2mask(image, gaze))
+
+  def encode_template(self, image: np.ndarray, mask: np.ndarray, hotspot: np.ndarray) -> TemplateCode:
+    """WCS-Net's template code of B objects (opaque to the tracker)."""
+    return self.runtime.encode_template(image, mask, hotspot)
+
+  def track(self, code: TemplateCode, search: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """One frame for B objects: `[B, S, S, 3]` -> (mask, hotspot) `[B, S, S]`, hotspot None if off."""
+    mask, hotspot = self.runtime.track(code, search)
+    return _sigmoid(mask), None if hotspot is None else _sigmoid(hotspot)
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+  """[B, S, S, 1] logits -> [B, S, S] float32 probabilities (as `jax.nn.sigmoid`)."""
+  x = logits[..., 0].astype(np.float32)
+  # exp of a negative number only: no overflow for large |logits|.
+  e = np.exp(-np.abs(x))
+  return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.float32)
