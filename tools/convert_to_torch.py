@@ -78,15 +78,13 @@ def convert_workdir(workdir: str | os.PathLike, output: str | os.PathLike) -> tu
   if "wcsnet" not in model_configs:
     raise ValueError(f"{workdir} holds no WCS-Net weights (networks: {sorted(model_configs)}): "
                      "export a run whose chain trained WCS-Net")
-  state_dicts = {}
-  for name, model_config in model_configs.items():
-    try:
-      state_dicts[name] = convert.state_dict_from_flax(networks.build_network(model_config, name), loaded[name])
-    except convert.VariablesMismatchError as error:
-      raise ValueError(f"{workdir}, network {name}: {error}") from error
   source = {"workdir": str(pathlib.Path(workdir).resolve()),
             "training_config": json.loads(loaded["config"].to_json_best_effort())}
-  export.save_export(output, state_dicts, model_configs, source)
+  try:
+    state_dicts = convert.export_flax_variables(output, {name: loaded[name] for name in model_configs},
+                                                model_configs, source)
+  except convert.VariablesMismatchError as error:
+    raise ValueError(f"{workdir}: {error}") from error
   return loaded, state_dicts
 
 

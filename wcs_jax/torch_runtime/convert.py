@@ -12,7 +12,8 @@ leaves under `a/b/c` are
 | `BatchNorm2d.running_mean`, `.running_var` | `batch_stats/.../mean`, `batch_stats/.../var` | as is |
 
 Every Flax leaf must be used and every PyTorch tensor filled, otherwise
-`VariablesMismatchError` names the leaves in question.
+`VariablesMismatchError` names the leaves in question. `export_flax_variables` writes a
+whole export directory (`wcs_jax.torch_runtime.export`) from Flax variables.
 """
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from typing import Any, Mapping
 
 import numpy as np
 from torch import nn
+
+from wcs_jax.torch_runtime import export
+from wcs_jax.torch_runtime import networks
 
 
 class VariablesMismatchError(ValueError):
@@ -85,6 +89,34 @@ def state_dict_from_flax(model: nn.Module, variables: Mapping[str, Any]) -> dict
   if missing or unexpected or wrong_shape:
     raise VariablesMismatchError(_describe(type(model).__name__, missing, unexpected, wrong_shape))
   return out
+
+
+def export_flax_variables(directory, variables: Mapping[str, Any], model_configs: Mapping[str, Any],
+                          source: Mapping[str, Any] | None = None) -> dict[str, dict[str, np.ndarray]]:
+  """Converts Flax networks and writes them as an export directory.
+
+  Args:
+    directory: the export directory (created).
+    variables: {network: {"params", "batch_stats"}} for some of "egnet", "gaze2mask",
+      "wcsnet".
+    model_configs: {network: model config (a mapping)} for the same networks.
+    source: provenance kept in config.json; its "training_config" (a dict with at
+      least `input.image_size`) is what the tracker's PyTorch backend reads.
+
+  Returns:
+    {network: PyTorch state dict} as written.
+
+  Raises:
+    VariablesMismatchError: naming the network and its mismatched tensors.
+  """
+  state_dicts = {}
+  for name, tree in variables.items():
+    try:
+      state_dicts[name] = state_dict_from_flax(networks.build_network(dict(model_configs[name]), name), tree)
+    except VariablesMismatchError as error:
+      raise VariablesMismatchError(f"network {name}: {error}") from error
+  export.save_export(directory, state_dicts, {name: dict(model_configs[name]) for name in variables}, source)
+  return state_dicts
 
 
 def _describe(what: str, missing: list[str], unexpected: list[str], wrong_shape: list[str]) -> str:
