@@ -14,9 +14,10 @@ instance mask, Adam at 1e-3, batch 32, 320x320, EfficientNet-B2 encoder on RGB +
 `--config.gaze_source=stream` trains without an EG-Net on the stream's mask-derived
 gaze (a Gaussian at the instance's centre, restricted to it).
 
-Expect: the mask loss falls below 0.1 within a few thousand steps; 15k steps (our
-choice; the paper gives none) are about 56 epochs of SBD train's ~8.5k images. One
-estimate: about 2 h on one modern GPU (EG-Net's forward runs in every step).
+Expect: the mask loss falls steadily (not measured on SBD here: no dataset, no GPU).
+15k steps (our choice; the paper gives none) are about 56 epochs of SBD train's ~8.5k
+images. Time: an estimate of ~30 min on one V100/A100-class GPU (as EG-Net's, plus the
+frozen EG-Net's forward pass in every step).
 
 `configs/gaze2mask.py:synthetic` runs on the embedded synthetic SBD stand-in; with no
 `init_from` it uses gaze_source="stream".

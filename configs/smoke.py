@@ -50,7 +50,7 @@ def get_config(arg: str | None = None):
     for name in config.chain:
       config[name].total_steps = 2
       config[name].log_every = 1
-      config[name].input.image_size = 64
+      config[name].input.image_size = 32
       config[name].model.decoder_channels = 8
       config[name].input.synthetic.num = 4
       config[name].input.synthetic.size = (64, 48)

@@ -16,8 +16,10 @@ Tab. 6 are model switches: `--config.model.levels=345`, `--config.model.correlat
 concat|xcorr`, `--config.model.hotspot_branch=False`, `--config.model.mask_branch=False`,
 `--config.model.backbone=resnet101`.
 
-Expect: both terms fall steadily (mask term below 0.1 after ~20k steps); 60k steps
-(our choice) are ~90k pairs of each source. One estimate: about 4 h on one modern GPU.
+Expect: both loss terms fall steadily (not measured on the real data here). 60k steps
+(our choice; the paper gives none) draw ~450k pairs of each source. Time: an estimate
+of ~1.5 h on one V100/A100-class GPU (900k pairs, each two encoder passes and the
+decoders, ~2.5 EG-Net examples of compute, at the rate assumed in configs/egnet.py).
 
 `configs/stage1.py:synthetic` runs on the synthetic SALICON and DUTS stand-ins.
 """

@@ -11,8 +11,9 @@ CC 0.429, SIM 0.333 (the paper's figures).
         --config.input.data_dir=$TFDS --config.init_from=runs/stage1
 
 Expect: the loss starts near stage 1's final loss and the mask term falls further on
-DAVIS (below 0.05); 20k steps (our choice) are ~100 passes over the 30 training
-videos' frame pairs. One estimate: about 1.5 h on one modern GPU.
+DAVIS. 20k steps (our choice; the paper gives none) draw ~100k DAVIS pairs from the 30
+training videos. Time: an estimate of ~20 min on one V100/A100-class GPU (200k pairs,
+as in configs/stage1.py).
 
 `configs/stage2.py:synthetic` runs on the synthetic DAVIS-2016 and SALICON stand-ins.
 """

@@ -114,6 +114,11 @@ def test_resume_continues_like_an_uninterrupted_run(tmp_path):
   np.testing.assert_array_equal([r["loss"] for r in resumed], [r["loss"] for r in straight])
   (_, a), (_, b) = (checkpointing.restore_latest_numpy(tmp_path / d) for d in ("straight", "resumed"))
   jax.tree.map(np.testing.assert_array_equal, a, b)
+  # The workdir describes itself: its config, its networks' model configs, its weights.
+  assert checkpointing.load_config(tmp_path / "resumed").to_dict() == json.loads(config.to_json_best_effort())
+  assert checkpointing.load_network_configs(tmp_path / "resumed")["egnet"].to_dict() == config.model.to_dict()
+  out = checkpointing.load_inference_variables(tmp_path / "resumed")
+  assert out["egnet"] is not None and out["wcsnet"] is None and out["gaze2mask"] is None
 
 
 def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -132,17 +137,6 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(
   assert int(state["step"]) == 2
   assert all(np.isfinite(x).all() for x in jax.tree.leaves(state["params"]))
   assert [r["step"] for r in metrics_writer.read_metrics(tmp_path)] == [1, 2]
-
-
-def test_workdir_describes_itself(tmp_path):
-  config = worker.tiny_config()
-  config.total_steps = 1
-  trainer.train_and_evaluate(config, tmp_path, host_batches=worker.host_batches)
-  saved = checkpointing.load_config(tmp_path)
-  assert saved.to_dict() == json.loads(config.to_json_best_effort())
-  assert checkpointing.load_network_configs(tmp_path)["egnet"].to_dict() == config.model.to_dict()
-  out = checkpointing.load_inference_variables(tmp_path)
-  assert out["egnet"] is not None and out["wcsnet"] is None and out["gaze2mask"] is None
 
 
 def test_batch_size_must_split_over_the_devices(tmp_path):

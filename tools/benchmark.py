@@ -21,6 +21,10 @@ Sections
   S = 320) with random weights, for 1 and 2 objects, beside `keras.applications`
   EfficientNetB2 (weights=None) on TensorFlow at 320x320 in the same run; with
   `--track-memory-frames N`, the RSS after 100 and after N frames of a long stream.
+- `--train`: compile time, step time and examples/s of every training stage's update
+  step (EG-Net, Gaze2Mask-Net with its frozen EG-Net, WCS-Net stage 1 and 2) at the
+  paper's batch sizes (32, 32, 15, 10) and 320x320, on random batches, data parallel
+  over every local device.
 """
 import argparse
 import contextlib
@@ -316,9 +320,91 @@ def _track_memory(args: argparse.Namespace) -> str:
           f"(difference {rss[total] - rss[100]:+.0f} MiB); {summary.seconds:.0f} s in all.")
 
 
+# ------------------------------------------------------------------------------- train
+
+def add_train_flags(parser: argparse.ArgumentParser) -> None:
+  group = parser.add_argument_group("--train")
+  group.add_argument("--train-stages", default="egnet,gaze2mask,stage1,stage2",
+                     help="comma-separated stages to time (default all four)")
+  group.add_argument("--train-size", type=int, default=320, help="input side S (default 320, the paper's)")
+  group.add_argument("--train-backbone", default="efficientnet-b2", help="backbone (default efficientnet-b2)")
+  group.add_argument("--train-batch", type=int, default=0,
+                     help="global batch of every stage (default 0: the paper's, 32/32/15/10)")
+  group.add_argument("--train-dtype", default="float32", help="compute dtype, float32 or bfloat16 (default float32)")
+  group.add_argument("--train-repeats", type=int, default=3, help="timed steps per stage, median reported (default 3)")
+
+
+def train_section(args: argparse.Namespace) -> str:
+  """Compile time, step time and examples/s of each stage's jitted update step (the
+  trainer's own `train_step`, data parallel over every local device) on random
+  batches: the network and optimiser cost alone (the input streams: `--pipeline`)."""
+  import functools  # pylint: disable=g-import-not-at-top
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import optax  # pylint: disable=g-import-not-at-top
+  from wcs_jax.models import build  # pylint: disable=g-import-not-at-top
+  from wcs_jax.training import steps, trainer  # pylint: disable=g-import-not-at-top
+
+  mesh = jax.make_mesh((jax.device_count(),), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
+  replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+  batched = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
+  model_config = build.default_model_config()
+  model_config.backbone, model_config.dtype = args.train_backbone, args.train_dtype
+  networks = {"egnet": "egnet", "gaze2mask": "gaze2mask", "stage1": "wcsnet", "stage2": "wcsnet"}
+  rows = []
+  for stage in args.train_stages.split(","):
+    if stage not in networks:
+      raise SystemExit(f"--train-stages: unknown stage {stage!r}; expected some of {sorted(networks)}")
+    network, batch = networks[stage], args.train_batch or _PAPER_BATCH[stage]
+    model = build.from_config(model_config, network)
+    init = jax.jit(lambda key, m=model, n=network: m.init(key, *trainer.example_inputs(n, args.train_size),
+                                                         train=False), out_shardings=replicated)
+    variables = init(jax.random.key(0))
+    frozen, egnet = {}, None
+    if network == "gaze2mask":  # its input gaze comes from a frozen EG-Net inside the step
+      egnet = build.from_config(model_config, "egnet")
+      frozen = {"egnet": jax.jit(lambda key: egnet.init(key, *trainer.example_inputs("egnet", args.train_size),
+                                                        train=False), out_shardings=replicated)(jax.random.key(1))}
+    optimizer = optax.adam(1e-4)
+    state = steps.TrainState(step=jnp.zeros((), jnp.int32), params=variables["params"],
+                             batch_stats=variables["batch_stats"], opt_state=optimizer.init(variables["params"]),
+                             frozen=frozen)
+    rng = np.random.default_rng(0)
+    s = args.train_size
+    shapes = {"image": 3, "gaze": 1, "mask": 1, "template_image": 3, "template_mask": 1, "template_hotspot": 1,
+              "search_image": 3, "search_mask": 1, "search_hotspot": 1}
+    data = {k: jax.device_put((rng.random((batch, s, s, shapes[k])) > 0.5).astype(np.float32), batched)
+            for k in steps.BATCH_FIELDS[network] if k in shapes}
+    data.update({k: jax.device_put(np.ones((batch,), np.float32), batched)
+                 for k in steps.BATCH_FIELDS[network] if k not in shapes})
+    step = jax.jit(functools.partial(steps.train_step, loss_fn=steps.make_loss_fn(network, model, egnet=egnet),
+                                     optimizer=optimizer, learning_rate_fn=optax.constant_schedule(1e-4), seed=0),
+                   in_shardings=(replicated, batched), out_shardings=(replicated, replicated), donate_argnums=0)
+    start = time.perf_counter()
+    compiled = step.lower(state, data).compile()
+    compile_s = time.perf_counter() - start
+    state, _ = compiled(state, data)  # warm-up
+    times = []
+    for _ in range(args.train_repeats):
+      start = time.perf_counter()
+      state, metrics = compiled(state, data)
+      jax.block_until_ready(metrics)
+      times.append(time.perf_counter() - start)
+    step_s = sorted(times)[len(times) // 2]
+    rows.append([stage, network, batch, f"{step_s:.2f}", f"{batch / step_s:.1f}", f"{compile_s:.0f}"])
+    del state, data, compiled, step
+  devices = f"{jax.device_count()} x {jax.devices()[0].device_kind}"
+  title = (f"Training step, {args.train_backbone}, {args.train_size}x{args.train_size}, {args.train_dtype}, "
+           f"{devices}, load average {os.getloadavg()[0]:.1f}, median of {args.train_repeats}:")
+  return title + "\n\n" + _markdown(["stage", "network", "global batch", "step (s)", "examples/s", "compile (s)"],
+                                      rows)
+
+
 SECTIONS = {"pipeline": (add_pipeline_flags, pipeline_section),
             "encoder": (add_encoder_flags, encoder_section),
-            "track": (add_track_flags, track_section)}
+            "track": (add_track_flags, track_section),
+            "train": (add_train_flags, train_section)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -137,8 +137,8 @@ def train_step(state: TrainState, batch: Batch, *, loss_fn: LossFn,
                                               batch, rng)
   updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
-  metrics = {"loss": loss, **terms, "grad_norm": optax.global_norm(grads),
-             "param_norm": optax.global_norm(params),
+  metrics = {"loss": loss, **terms, "grad_norm": optax.tree.norm(grads),
+             "param_norm": optax.tree.norm(params),
              "learning_rate": jnp.asarray(learning_rate_fn(state.step), jnp.float32)}
   new_state = state.replace(step=state.step + 1, params=params, batch_stats=new_stats,
                             opt_state=opt_state)
