@@ -1,0 +1,158 @@
+"""Parameters and FLOPs of EG-Net, Gaze2Mask-Net and WCS-Net for a config.
+
+Usage:
+  python tools/model_summary.py --config default
+  python tools/model_summary.py --config configs/stage2.py
+  python tools/model_summary.py --config configs/stage2.py:synthetic --size 320
+  python tools/model_summary.py --config default --model backbone=resnet101 --model levels=345
+
+Prints a markdown table: for each network its parameters (all, and those of the
+encoder) and the FLOPs of one forward pass at batch 1 in evaluation mode; for WCS-Net
+also the two halves of the real-time API: `encode_template` (once per tracked object)
+and `track` (every frame: search encoder, correlations, decoders). FLOPs are XLA's
+cost analysis of the compiled program on this machine's backend
+(`jax.jit(f).lower(...).compile().cost_analysis()["flops"]`; a multiply-add counts 2),
+so they include resizes and element-wise ops, not only convolutions. Nothing is run:
+parameters come from `jax.eval_shape`, FLOPs from compiling abstract inputs.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib.util
+import pathlib
+import sys
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from wcs_jax.models import build
+from wcs_jax.models import wcsnet
+
+
+def load_model_config(spec: str) -> tuple[ml_collections.ConfigDict, int | None]:
+  """`config.model` (and `config.input.image_size` if any) of a config file, or the defaults.
+
+  Args:
+    spec: "default", or PATH[:ARG] of a Python file whose `get_config(ARG)` returns a
+      config with a `model` field.
+
+  Returns:
+    (model config, image size or None).
+  """
+  if spec == "default":
+    return build.default_model_config(), None
+  path, _, arg = spec.partition(":")
+  file = pathlib.Path(path)
+  if not file.is_file():
+    raise SystemExit(f"--config: no such config file {path!r} (or give 'default')")
+  module_spec = importlib.util.spec_from_file_location(f"model_summary_config_{file.stem}", file)
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  if not hasattr(module, "get_config"):
+    raise SystemExit(f"--config: {path} has no get_config()")
+  config = module.get_config(arg) if arg else module.get_config()
+  if "model" not in config:
+    raise SystemExit(f"--config: get_config() of {path} returned no 'model' field")
+  size = config.input.get("image_size") if "input" in config else None
+  return config.model, size
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+  """"levels=345" -> ("levels", "345"); ints and true/false are converted."""
+  key, sep, value = text.partition("=")
+  if not sep:
+    raise argparse.ArgumentTypeError(f"--model expects KEY=VALUE, got {text!r}")
+  if value.lower() in ("true", "false"):
+    return key, value.lower() == "true"
+  if value.isdigit() and key != "levels":
+    return key, int(value)
+  return key, value
+
+
+def count_params(params: Any) -> int:
+  return int(sum(np.prod(p.shape) for p in jax.tree.leaves(params)))
+
+
+def flops(fn, *args) -> float:
+  """XLA's FLOP count of `fn` compiled for `args` (arrays or ShapeDtypeStructs)."""
+  cost = jax.jit(fn).lower(*args).compile().cost_analysis()
+  if isinstance(cost, (list, tuple)):  # older JAX returned one dict per program
+    cost = cost[0]
+  return float(cost["flops"])
+
+
+def summarize(model_config: ml_collections.ConfigDict, size: int, batch: int = 1) -> list[dict[str, Any]]:
+  """One row per network and real-time stage: name, params, encoder params, FLOPs."""
+  image = jax.ShapeDtypeStruct((batch, size, size, 3), jnp.float32)
+  gmap = jax.ShapeDtypeStruct((batch, size, size, 1), jnp.float32)
+  key = jax.random.key(0)
+  rows = []
+  for network, args in (("egnet", (image,)), ("gaze2mask", (image, gmap)),
+                        ("wcsnet", (image, gmap, gmap, image))):
+    model = build.from_config(model_config, network)
+    variables = jax.eval_shape(functools.partial(model.init, train=False), key, *args)
+    params = variables["params"]
+    name = {"egnet": "EG-Net", "gaze2mask": "Gaze2Mask-Net", "wcsnet": "WCS-Net (template + search)"}[network]
+    rows.append(dict(name=name, params=count_params(params), encoder=count_params(params["encoder"]),
+                     flops=flops(model.apply, variables, *args)))
+    if network == "wcsnet":
+      code = jax.eval_shape(functools.partial(model.apply, method=wcsnet.WCSNet.encode_template),
+                            variables, image, gmap, gmap)
+      rows.append(dict(name="WCS-Net encode_template (once per object)", params=None, encoder=None,
+                       flops=flops(functools.partial(model.apply, method=wcsnet.WCSNet.encode_template),
+                                   variables, image, gmap, gmap)))
+      rows.append(dict(name="WCS-Net track (one frame)", params=None, encoder=None,
+                       flops=flops(functools.partial(model.apply, method=wcsnet.WCSNet.track),
+                                   variables, code, image)))
+  return rows
+
+
+def markdown(rows: list[dict[str, Any]], model_config: ml_collections.ConfigDict, size: int, batch: int) -> str:
+  c = build.resolve_model_config(model_config)
+  lines = [f"backbone {c.backbone}, decoder_channels {c.decoder_channels}, levels {c.levels}, "
+           f"correlation {c.correlation}, hotspot_branch {c.hotspot_branch}, mask_branch {c.mask_branch}, "
+           f"dtype {c.dtype}; input {size}x{size}, batch {batch}; FLOPs from XLA ({jax.default_backend()})",
+           "",
+           "| network | params (M) | of which encoder (M) | GFLOP |",
+           "|---|---:|---:|---:|"]
+  for r in rows:
+    params = f"{r['params'] / 1e6:.2f}" if r["params"] is not None else ""
+    encoder = f"{r['encoder'] / 1e6:.2f}" if r["encoder"] is not None else ""
+    lines.append(f"| {r['name']} | {params} | {encoder} | {r['flops'] / 1e9:.2f} |")
+  return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--config", required=True,
+                      help="'default' (the paper's model) or a config file PATH[:ARG] whose get_config() "
+                           "has a 'model' field, e.g. configs/stage2.py")
+  parser.add_argument("--model", action="append", default=[], type=parse_override, metavar="KEY=VALUE",
+                      help="override a config.model field, e.g. backbone=resnet101 (repeatable)")
+  parser.add_argument("--size", type=int, default=None,
+                      help="S of the S x S input (default: the config's input.image_size, else 320)")
+  parser.add_argument("--batch", type=int, default=1, help="batch size of the counted pass (default 1)")
+  args = parser.parse_args(argv)
+
+  model_config, config_size = load_model_config(args.config)
+  model_config = ml_collections.ConfigDict(dict(model_config))
+  for key, value in args.model:
+    if key not in build.default_model_config():
+      parser.error(f"--model {key}: not a model field; known: {sorted(build.default_model_config())}")
+    model_config[key] = value
+  try:
+    build.resolve_model_config(model_config)
+  except ValueError as e:
+    parser.error(str(e))
+  size = args.size or config_size or 320
+  rows = summarize(model_config, size, args.batch)
+  print(markdown(rows, model_config, size, args.batch))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
