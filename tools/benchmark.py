@@ -25,6 +25,10 @@ Sections
   step (EG-Net, Gaze2Mask-Net with its frozen EG-Net, WCS-Net stage 1 and 2) at the
   paper's batch sizes (32, 32, 15, 10) and 320x320, on random batches, data parallel
   over every local device.
+- `--torch`: WCS-Net's per-frame `track` on JAX and on the PyTorch runtime
+  (`wcs_jax.torch_runtime`, float32 / bfloat16 autocast / torch.compile, PyTorch thread
+  counts) with the same random weights, interleaved in one run, with each variant's
+  difference from JAX; then the tracker's per-frame time with each backend.
 """
 import argparse
 import contextlib
@@ -401,10 +405,129 @@ def train_section(args: argparse.Namespace) -> str:
                                       rows)
 
 
+# ------------------------------------------------------------------------------- torch
+
+# Variants of the PyTorch runtime: (precision, torch.compile).
+_TORCH_VARIANTS = {"torch": ("float32", False), "torch-bf16": ("bfloat16", False),
+                   "torch-compile": ("float32", True), "torch-bf16-compile": ("bfloat16", True)}
+
+
+def add_torch_flags(parser: argparse.ArgumentParser) -> None:
+  group = parser.add_argument_group("--torch")
+  group.add_argument("--torch-variants", default="torch,torch-bf16",
+                     help="comma-separated PyTorch variants timed beside JAX: "
+                          f"{', '.join(_TORCH_VARIANTS)} (default torch,torch-bf16; the compile "
+                          "variants take minutes to compile on 2 cores)")
+  group.add_argument("--torch-threads", default="0",
+                     help="comma-separated PyTorch intra-op thread counts, one row per variant and "
+                          "count (default 0: PyTorch's default, one per core)")
+  group.add_argument("--torch-backbone", default="efficientnet-b2", help="backbone (default efficientnet-b2)")
+  group.add_argument("--torch-size", type=int, default=320, help="crop side S (default 320)")
+  group.add_argument("--torch-rounds", type=int, default=10,
+                     help="timed rounds; each round calls every backend once in turn, so a busy "
+                          "machine slows all alike; median and minimum reported (default 10)")
+  group.add_argument("--torch-frames", type=int, default=20,
+                     help="frames of a synthetic 854x480 video tracked with each backend, one "
+                          "object (0: skip that table; default 20)")
+
+
+def torch_section(args: argparse.Namespace) -> str:
+  """WCS-Net's per-frame call (`track`, batch 1) on JAX and on the PyTorch runtime (the
+  `tools/convert_to_torch.py` export of the same random weights), interleaved in one
+  run, with each variant's largest mask-probability difference from JAX; then the whole
+  tracker's per-frame time with each backend on the same video."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import torch  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference import backend as backend_lib  # pylint: disable=g-import-not-at-top
+  from wcs_jax.models import build  # pylint: disable=g-import-not-at-top
+  from wcs_jax.torch_runtime import convert  # pylint: disable=g-import-not-at-top
+  from wcs_jax.torch_runtime.backend import TorchBackend  # pylint: disable=g-import-not-at-top
+
+  size, config = args.torch_size, build.resolve_model_config({"backbone": args.torch_backbone})
+  for name in args.torch_variants.split(","):
+    if name not in _TORCH_VARIANTS:
+      raise SystemExit(f"--torch-variants: unknown variant {name!r}; expected some of {list(_TORCH_VARIANTS)}")
+  default_threads = torch.get_num_threads()
+  models = {name: build.from_config(config, name) for name in build.NETWORKS}
+  variables = {name: backend_lib.random_variables(model, size, seed)
+               for seed, (name, model) in enumerate(models.items())}
+  # (row name, backend, PyTorch threads or None).
+  backends = [("jax", backend_lib.JaxBackend(models, variables, size), None)]
+  rng = np.random.default_rng(0)
+  image = rng.uniform(0, 1, (1, size, size, 3)).astype(np.float32)
+  search = np.roll(image, size // 10, axis=(1, 2))
+  mask = np.zeros((1, size, size, 1), np.float32)
+  mask[:, size // 4:3 * size // 4, size // 3:2 * size // 3] = 1
+  with tempfile.TemporaryDirectory(prefix="benchmark_torch_") as tmp:
+    tmp = pathlib.Path(tmp)
+    convert.export_flax_variables(tmp / "export", variables, {name: dict(config) for name in models},
+                                  {"training_config": {"input": {"image_size": size}}})
+    for name in args.torch_variants.split(","):
+      precision, compiled = _TORCH_VARIANTS[name]
+      for count in (int(c) or default_threads for c in args.torch_threads.split(",")):
+        backends.append((f"{name}, {count} thread{'s' * (count > 1)}",
+                         TorchBackend(tmp / "export", precision=precision, compile=compiled), count))
+    codes, first_call, outputs = [], [], []
+    for _, backend, count in backends:
+      torch.set_num_threads(count or default_threads)
+      start = time.perf_counter()
+      codes.append(backend.encode_template(image, mask, mask))
+      backend.track(codes[-1], search)
+      first_call.append(time.perf_counter() - start)
+      outputs.append(None)
+    times = [[] for _ in backends]
+    for _ in range(args.torch_rounds):
+      for i, (_, backend, count) in enumerate(backends):
+        torch.set_num_threads(count or default_threads)
+        start = time.perf_counter()
+        outputs[i] = backend.track(codes[i], search)
+        times[i].append(time.perf_counter() - start)
+    jax_median = float(np.median(times[0]))
+    rows = [[name, f"{np.median(t) * 1e3:.1f}", f"{np.min(t) * 1e3:.1f}", f"{jax_median / np.median(t):.2f}",
+             f"{np.abs(out[0] - outputs[0][0]).max():.1g}", f"{first:.1f}"]
+            for (name, _, _), t, out, first in zip(backends, times, outputs, first_call)]
+    table = (f"WCS-Net `track` per frame (search encoder, correlations, both decoders), "
+             f"{args.torch_backbone}, 1x{size}x{size}, the same random weights on every backend, "
+             f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} at the end; "
+             f"{args.torch_rounds} interleaved rounds.\n\n" + _markdown(
+                 ["backend", "median (ms)", "min (ms)", "speed-up vs JAX (median)",
+                  "max abs mask-probability diff vs JAX", "first call (s)"], rows))
+    if args.torch_frames:
+      table += "\n\n" + _torch_tracker_table(args, backends, tmp)
+  torch.set_num_threads(default_threads)
+  return table
+
+
+def _torch_tracker_table(args: argparse.Namespace, backends: list, tmp: pathlib.Path) -> str:
+  """Per-frame time of the whole tracker with each backend, one object of a synthetic video."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import torch  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference import session  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference.tracker import Tracker, TrackerConfig  # pylint: disable=g-import-not-at-top
+  from wcs_jax.io.video import FrameReader  # pylint: disable=g-import-not-at-top
+
+  default_threads = torch.get_num_threads()
+  source, masks = _synthetic_track_video(tmp, args.torch_frames)
+  rows = []
+  for index, (name, backend, count) in enumerate(backends):
+    torch.set_num_threads(count or default_threads)
+    summary = session.track_to_folder(Tracker(backend, TrackerConfig(image_size=args.torch_size)),
+                                      FrameReader(source), tmp / f"out{index}", init="mask",
+                                      mask=masks[0].astype(np.uint8), max_frames=args.torch_frames,
+                                      overlay_video=False, progress=False)
+    rows.append([name, f"{summary.network * 1e3:.1f}", f"{summary.crop_paste * 1e3:.1f}",
+                 f"{summary.io * 1e3:.1f}", f"{1 / (summary.network + summary.crop_paste + summary.io):.1f}"])
+  torch.set_num_threads(default_threads)
+  return (f"The tracker with each backend: 854x480 synthetic video, one object, mean per tracked frame "
+          f"over {args.torch_frames - 1} frames (outputs written, no overlay video).\n\n" +
+          _markdown(["backend", "network (ms)", "crop/paste (ms)", "I/O (ms)", "frames/s (all)"], rows))
+
+
 SECTIONS = {"pipeline": (add_pipeline_flags, pipeline_section),
             "encoder": (add_encoder_flags, encoder_section),
             "track": (add_track_flags, track_section),
-            "train": (add_train_flags, train_section)}
+            "train": (add_train_flags, train_section),
+            "torch": (add_torch_flags, torch_section)}
 
 
 def main(argv: list[str] | None = None) -> int:
