@@ -407,6 +407,8 @@ def test_model_summary_table(tiny_encoder, tmp_path, capsys):
   assert 0 < template["flops"] < track["flops"] < full["flops"]
   np.testing.assert_allclose(template["flops"] + track["flops"], full["flops"], rtol=0.05)
   assert 0 < full["encoder"] < full["params"]
+  timing = tool.time_track(model_config(levels="345"), 32, 1, 2)
+  assert 0 < timing["min_ms"] <= timing["median_ms"]
   with pytest.raises(SystemExit):
     tool.main(["--config", "default", "--model", "levels=1234"])
   with pytest.raises(SystemExit):

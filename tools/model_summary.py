@@ -5,6 +5,7 @@ Usage:
   python tools/model_summary.py --config configs/stage2.py
   python tools/model_summary.py --config configs/stage2.py:synthetic --size 320
   python tools/model_summary.py --config default --model backbone=resnet101 --model levels=345
+  python tools/model_summary.py --config default --time-track 50
 
 Prints a markdown table: for each network its parameters (all, and those of the
 encoder) and the FLOPs of one forward pass at batch 1 in evaluation mode; for WCS-Net
@@ -14,6 +15,10 @@ cost analysis of the compiled program on this machine's backend
 (`jax.jit(f).lower(...).compile().cost_analysis()["flops"]`; a multiply-add counts 2),
 so they include resizes and element-wise ops, not only convolutions. Nothing is run:
 parameters come from `jax.eval_shape`, FLOPs from compiling abstract inputs.
+
+`--time-track N` also runs the jitted `wcs_jax.models.wcsnet.track` on one search crop
+N times after a warm-up, with random weights (time does not depend on their values),
+and prints the median and fastest wall time per frame on this machine.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import functools
 import importlib.util
 import pathlib
 import sys
+import time
 from typing import Any
 
 import jax
@@ -111,6 +117,39 @@ def summarize(model_config: ml_collections.ConfigDict, size: int, batch: int = 1
   return rows
 
 
+def random_variables(shapes: Any, seed: int = 0) -> Any:
+  """Concrete variables for `shapes`: normal kernels scaled by 1/sqrt(fan-in), unit
+  batch-norm variances, zero means. Filled by NumPy, so no initialiser is compiled."""
+  rng = np.random.RandomState(seed)
+
+  def fill(path, leaf):
+    name = getattr(path[-1], "key", "")
+    if name == "kernel":
+      return jnp.asarray(rng.randn(*leaf.shape) / np.sqrt(np.prod(leaf.shape[:-1])), jnp.float32)
+    if name in ("scale", "var"):
+      return jnp.ones(leaf.shape, jnp.float32)
+    return jnp.zeros(leaf.shape, jnp.float32)
+  return jax.tree_util.tree_map_with_path(fill, shapes)
+
+
+def time_track(model_config: ml_collections.ConfigDict, size: int, batch: int, repeats: int) -> dict[str, float]:
+  """Wall time per call of the jitted `wcsnet.track` after one warm-up call, in ms."""
+  model = build.from_config(model_config, "wcsnet")
+  rng = np.random.RandomState(0)
+  image = jnp.asarray(rng.rand(batch, size, size, 3), jnp.float32)
+  gmap = jnp.asarray(rng.rand(batch, size, size, 1), jnp.float32)
+  variables = random_variables(jax.eval_shape(functools.partial(model.init, train=False), jax.random.key(0),
+                                              image, gmap, gmap, image))
+  code = wcsnet.encode_template(model, variables, image, gmap, gmap)
+  jax.block_until_ready(wcsnet.track(model, variables, code, image))
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    jax.block_until_ready(wcsnet.track(model, variables, code, image))
+    times.append(1e3 * (time.perf_counter() - start))
+  return dict(median_ms=float(np.median(times)), min_ms=float(np.min(times)))
+
+
 def markdown(rows: list[dict[str, Any]], model_config: ml_collections.ConfigDict, size: int, batch: int) -> str:
   c = build.resolve_model_config(model_config)
   lines = [f"backbone {c.backbone}, decoder_channels {c.decoder_channels}, levels {c.levels}, "
@@ -136,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--size", type=int, default=None,
                       help="S of the S x S input (default: the config's input.image_size, else 320)")
   parser.add_argument("--batch", type=int, default=1, help="batch size of the counted pass (default 1)")
+  parser.add_argument("--time-track", type=int, default=0, metavar="N",
+                      help="also time the jitted WCS-Net track N times after a warm-up (default 0: don't)")
   args = parser.parse_args(argv)
 
   model_config, config_size = load_model_config(args.config)
@@ -151,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
   size = args.size or config_size or 320
   rows = summarize(model_config, size, args.batch)
   print(markdown(rows, model_config, size, args.batch))
+  if args.time_track > 0:
+    t = time_track(model_config, size, args.batch, args.time_track)
+    print(f"\njitted track, {size}x{size}, batch {args.batch}, {args.time_track} calls after warm-up "
+          f"({jax.default_backend()}): median {t['median_ms']:.1f} ms, fastest {t['min_ms']:.1f} ms per call")
   return 0
 
 

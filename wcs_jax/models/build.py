@@ -14,10 +14,12 @@ Model config fields (defaults from `default_model_config`, the paper's choices):
 | depthwise_impl | "auto" | "auto", "grouped" or "shifted" (`wcs_jax.ops.depthwise`) |
 
 decoder_channels: the paper does not give the decoder's width. 64 is the width most
-saliency/segmentation decoders of its time use for such residual refinement blocks;
-at 320 x 320 the five 64-wide blocks of WCS-Net cost 1.6 GFLOP (XLA count) next to
-the 3.1 GFLOP of the EfficientNet-B2 search encoder (`tools/model_summary.py`), the
-level-1 block at 160 x 160 being most of it.
+saliency/segmentation decoders of its time give such residual refinement blocks, and
+wide enough for the level-5 block, which reads 352 (B2) to 2048 (ResNet-101) channels.
+It is not free: at 320 x 320 with EfficientNet-B2 (XLA counts, `tools/model_summary.py`)
+a tracked frame costs 7.17 GFLOP, of which the search encoder ~2.9 and the correlations
+and decoders ~4.3, most of that in the 160 x 160 level-1 block; decoder_channels=32
+brings the frame to 4.32 GFLOP (Gaze2Mask-Net 6.99 -> 4.27), a switch for speed.
 
 The compute dtype is turned from its config name into a JAX dtype here and nowhere
 else; the modules take it as their `dtype` attribute.
