@@ -24,7 +24,9 @@ Ablations of the paper's Tab. 6, each a field:
 - `correlation`: "weighted" (Eq. 3); "concat", no weighted correlation: the pooled
   vector is concatenated with the search features instead of multiplied into them;
   "xcorr", no weighted pooling: the central half of the template feature map is
-  slid over the search features as a depth-wise kernel (SiamMask), guidance unused.
+  slid over the search features as a depth-wise kernel (SiamMask), guidance unused,
+  so both branches correlate the same kernels at levels 3 and 4 (each branch keeps its
+  own copy in the `TemplateCode`, the price of one code layout for every variant).
   See `wcs_jax.ops.correlation` for the exact definitions.
 - `hotspot_branch`, `mask_branch`: either may be switched off (not both); the
   corresponding output key is then absent. With the mask branch off, the encoder
