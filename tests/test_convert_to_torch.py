@@ -91,7 +91,8 @@ def test_tracker_masks_agree_between_backends(exported, shared_data):
   root = shared_data / "davis2016"
   frames = list(itertools.islice(FrameReader(root / "JPEGImages/480p/blackswan"), 6))
   first = mask_io.read_label_map(root / "Annotations/480p/blackswan/00000.png")
-  torch_tracker = Tracker.from_workdir(None, backend="torch", weights=output)
+  torch_tracker = Tracker.from_workdir(None, backend="torch", weights=output,
+                                      backend_options={"precision": "float32"})
   loaded = checkpointing.load_inference_variables(workdir)
   jax_tracker = Tracker(JaxBackend.from_inference_variables(loaded, int(loaded["config"].input.image_size)),
                         TrackerConfig.from_training_config(loaded["config"]))

@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="network runtime: jax (default, needs --workdir) or torch (the "
                            "tools/convert_to_torch.py export, needs --weights)")
   parser.add_argument("--weights", metavar="DIR", help="exported weights for --backend torch")
+  parser.add_argument("--torch-precision", choices=("float32", "bfloat16"), default="float32",
+                      help="--backend torch: float32 (default; logits within 1e-4 of JAX) or "
+                           "bfloat16 autocast (faster on CPUs with AMX; logits move by ~1e-2)")
+  parser.add_argument("--torch-threads", type=int, default=0, metavar="N",
+                      help="--backend torch: PyTorch intra-op threads (default 0: PyTorch's default, "
+                           "one per core; 1 is much faster when other processes keep the cores busy)")
   parser.add_argument("--max-frames", type=int, metavar="N",
                       help="track only the first N frames (default: all)")
   parser.add_argument("--no-overlay", action="store_true", help="do not write OUT/overlay.mp4")
@@ -89,7 +95,10 @@ def run(args: argparse.Namespace, init: str) -> session.Summary:
   """Tracks `args.input` into `args.output`."""
   with FrameReader(args.input) as reader:
     mask = mask_io.read_label_map(args.mask) if args.mask else None
-    tracker = Tracker.from_workdir(args.workdir, backend=args.backend, weights=args.weights)
+    options = ({"precision": args.torch_precision, "num_threads": args.torch_threads or None}
+               if args.backend == "torch" else None)
+    tracker = Tracker.from_workdir(args.workdir, backend=args.backend, weights=args.weights,
+                                   backend_options=options)
     return session.track_to_folder(
         tracker, reader, args.output, init=init, clicks=args.click, boxes=args.box, mask=mask,
         fps=reader.info.fps, total=reader.info.num_frames, max_frames=args.max_frames,

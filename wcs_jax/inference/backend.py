@@ -186,7 +186,8 @@ def random_variables(model: nn.Module, image_size: int,
 
 
 def load_backend(name: str, *, workdir: str | os.PathLike | None = None,
-                 weights: str | os.PathLike | None = None) -> tuple[Backend, ml_collections.ConfigDict]:
+                 weights: str | os.PathLike | None = None,
+                 options: dict | None = None) -> tuple[Backend, ml_collections.ConfigDict]:
   """A backend and the training config of the run it comes from.
 
   Args:
@@ -194,6 +195,8 @@ def load_backend(name: str, *, workdir: str | os.PathLike | None = None,
       `tools/convert_to_torch.py` export).
     workdir: a training run's directory.
     weights: an exported weights directory.
+    options: keyword arguments of the torch backend (`TorchBackend`: precision,
+      num_threads, compile); the JAX backend takes none.
 
   Returns:
     `(backend, config)`; `config` is the final stage's training config (its
@@ -207,8 +210,10 @@ def load_backend(name: str, *, workdir: str | os.PathLike | None = None,
                        "`python tools/convert_to_torch.py --workdir RUN --output DIR`)")
     # Imported here: the JAX backend must not need torch, nor the torch one read a workdir.
     from wcs_jax.torch_runtime import backend as torch_backend  # pylint: disable=import-outside-toplevel
-    backend = torch_backend.TorchBackend(weights)
+    backend = torch_backend.TorchBackend(weights, **(options or {}))
     return backend, ml_collections.ConfigDict(backend.training_config)
+  if options:
+    raise ValueError(f"the jax backend takes no options, got {sorted(options)}")
   if workdir is None:
     raise ValueError("--backend jax needs --workdir RUN (a directory written by "
                      "`python -m wcs_jax.train`)")

@@ -182,9 +182,13 @@ class Tracker:
 
   @classmethod
   def from_workdir(cls, workdir: str | os.PathLike, *, backend: str = "jax",
-                   weights: str | os.PathLike | None = None, **config_overrides) -> Tracker:
-    """The tracker of a trained run, with the crop geometry it was trained with."""
-    loaded, config = load_backend(backend, workdir=workdir, weights=weights)
+                   weights: str | os.PathLike | None = None, backend_options: dict | None = None,
+                   **config_overrides) -> Tracker:
+    """The tracker of a trained run, with the crop geometry it was trained with.
+
+    `backend_options` go to the backend's constructor (`load_backend`).
+    """
+    loaded, config = load_backend(backend, workdir=workdir, weights=weights, options=backend_options)
     return cls(loaded, TrackerConfig.from_training_config(config, **config_overrides))
 
   def initialise(self, frame: np.ndarray, init: str = "auto", *,
