@@ -25,18 +25,23 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib.util
+import os
 import pathlib
 import sys
 import time
 from typing import Any
 
-import jax
-import jax.numpy as jnp
-import ml_collections
-import numpy as np
+# Config files import the input pipeline, hence TensorFlow: keep it quiet.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from wcs_jax.models import build
-from wcs_jax.models import wcsnet
+import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
+import jax.numpy as jnp  # pylint: disable=g-import-not-at-top,wrong-import-position
+import ml_collections  # pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from wcs_jax.models import build  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wcs_jax.models import wcsnet  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def load_model_config(spec: str) -> tuple[ml_collections.ConfigDict, int | None]:
