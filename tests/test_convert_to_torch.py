@@ -8,6 +8,7 @@ decoder width 8, 64 x 64); the weights are random with random batch-norm statist
 import importlib.util
 import itertools
 import json
+import os
 import pathlib
 
 import numpy as np
@@ -112,3 +113,26 @@ def test_workdir_without_wcsnet_is_a_clear_error(tmp_path, capsys):
   status = convert_to_torch.main(["--workdir", str(tmp_path / "run"), "--output", str(tmp_path / "out")])
   assert status == 1
   assert "holds no WCS-Net" in capsys.readouterr().err
+
+
+SMOKE_WORKDIR = os.environ.get("WCS_SMOKE_WORKDIR")
+
+
+@pytest.mark.skipif(not SMOKE_WORKDIR, reason="needs a trained smoke run: python -m wcs_jax.train --config "
+                    "configs/smoke.py --workdir DIR, then WCS_SMOKE_WORKDIR=DIR")
+def test_smoke_trained_export_matches_jax_on_davis(tmp_path, shared_data, capsys):
+  """A trained run: every logit within 1e-4 of JAX (absolute), and the tracker's masks on
+  all 50 frames of DAVIS-2016 blackswan within IoU 0.99 of the JAX tracker's."""
+  output = tmp_path / "torch"
+  assert convert_to_torch.main(["--workdir", SMOKE_WORKDIR, "--output", str(output), "--verify"]) == 0, \
+      capsys.readouterr().out
+  root = shared_data / "davis2016"
+  frames = list(FrameReader(root / "JPEGImages/480p/blackswan"))
+  first = mask_io.read_label_map(root / "Annotations/480p/blackswan/00000.png")
+  jax_results = Tracker.from_workdir(SMOKE_WORKDIR).track(frames, "mask", mask=first)
+  torch_results = Tracker.from_workdir(None, backend="torch", weights=output).track(frames, "mask", mask=first)
+  ious = []
+  for j, t in zip(jax_results, torch_results):
+    union = np.logical_or(j.mask == 1, t.mask == 1).sum()
+    ious.append(np.logical_and(j.mask == 1, t.mask == 1).sum() / union if union else 1.0)
+  assert len(ious) == len(frames) and min(ious) >= 0.99, np.round(ious, 4)
