@@ -26,8 +26,8 @@ Sections
   paper's batch sizes (32, 32, 15, 10) and 320x320, on random batches, data parallel
   over every local device.
 - `--torch`: WCS-Net's per-frame `track` on JAX and on the PyTorch runtime
-  (`wcs_jax.torch_runtime`, float32 / bfloat16 autocast / torch.compile, PyTorch thread
-  counts) with the same random weights, interleaved in one run, with each variant's
+  (`wcs_jax.torch_runtime`: float32 / bfloat16 autocast, eager / traced graph /
+  torch.compile, PyTorch thread counts) with the same random weights, interleaved in one run, with each variant's
   difference from JAX; then the tracker's per-frame time with each backend.
 """
 import argparse
@@ -407,17 +407,20 @@ def train_section(args: argparse.Namespace) -> str:
 
 # ------------------------------------------------------------------------------- torch
 
-# Variants of the PyTorch runtime: (precision, torch.compile).
-_TORCH_VARIANTS = {"torch": ("float32", False), "torch-bf16": ("bfloat16", False),
-                   "torch-compile": ("float32", True), "torch-bf16-compile": ("bfloat16", True)}
+# Variants of the PyTorch runtime: (precision, graph), see `wcs_jax.torch_runtime.runtime`.
+_TORCH_VARIANTS = {"torch": ("float32", "trace"), "torch-bf16": ("bfloat16", "trace"),
+                   "torch-eager": ("float32", "eager"), "torch-bf16-eager": ("bfloat16", "eager"),
+                   "torch-compile": ("float32", "compile"), "torch-bf16-compile": ("bfloat16", "compile")}
 
 
 def add_torch_flags(parser: argparse.ArgumentParser) -> None:
   group = parser.add_argument_group("--torch")
-  group.add_argument("--torch-variants", default="torch,torch-bf16",
+  group.add_argument("--torch-variants", default="torch-eager,torch,torch-bf16",
                      help="comma-separated PyTorch variants timed beside JAX: "
-                          f"{', '.join(_TORCH_VARIANTS)} (default torch,torch-bf16; the compile "
-                          "variants take minutes to compile on 2 cores)")
+                          f"{', '.join(_TORCH_VARIANTS)} (torch = float32 traced graph, the runtime's "
+                          "default; -bf16 = bfloat16 autocast; -eager = no graph; -compile = "
+                          "torch.compile, minutes to compile on 2 cores; default "
+                          "torch-eager,torch,torch-bf16)")
   group.add_argument("--torch-threads", default="0",
                      help="comma-separated PyTorch intra-op thread counts, one row per variant and "
                           "count (default 0: PyTorch's default, one per core)")
@@ -463,10 +466,10 @@ def torch_section(args: argparse.Namespace) -> str:
     convert.export_flax_variables(tmp / "export", variables, {name: dict(config) for name in models},
                                   {"training_config": {"input": {"image_size": size}}})
     for name in args.torch_variants.split(","):
-      precision, compiled = _TORCH_VARIANTS[name]
+      precision, graph = _TORCH_VARIANTS[name]
       for count in (int(c) or default_threads for c in args.torch_threads.split(",")):
         backends.append((f"{name}, {count} thread{'s' * (count > 1)}",
-                         TorchBackend(tmp / "export", precision=precision, compile=compiled), count))
+                         TorchBackend(tmp / "export", precision=precision, graph=graph), count))
     codes, first_call, outputs = [], [], []
     for _, backend, count in backends:
       torch.set_num_threads(count or default_threads)

@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
   parser.add_argument("--torch-precision", choices=("float32", "bfloat16"), default="float32",
                       help="--backend torch: float32 (default; logits within 1e-4 of JAX) or "
                            "bfloat16 autocast (faster on CPUs with AMX; logits move by ~1e-2)")
+  parser.add_argument("--torch-graph", choices=("trace", "eager", "compile"), default="trace",
+                      help="--backend torch: run WCS-Net's per-frame call as a torch.jit.trace graph "
+                           "(default; same numbers as eager, less Python overhead), eagerly, or through "
+                           "torch.compile (minutes to compile)")
   parser.add_argument("--torch-threads", type=int, default=0, metavar="N",
                       help="--backend torch: PyTorch intra-op threads (default 0: PyTorch's default, "
                            "one per core; 1 is much faster when other processes keep the cores busy)")
@@ -95,7 +99,8 @@ def run(args: argparse.Namespace, init: str) -> session.Summary:
   """Tracks `args.input` into `args.output`."""
   with FrameReader(args.input) as reader:
     mask = mask_io.read_label_map(args.mask) if args.mask else None
-    options = ({"precision": args.torch_precision, "num_threads": args.torch_threads or None}
+    options = ({"precision": args.torch_precision, "graph": args.torch_graph,
+                "num_threads": args.torch_threads or None}
                if args.backend == "torch" else None)
     tracker = Tracker.from_workdir(args.workdir, backend=args.backend, weights=args.weights,
                                    backend_options=options)

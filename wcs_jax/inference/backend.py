@@ -196,7 +196,7 @@ def load_backend(name: str, *, workdir: str | os.PathLike | None = None,
     workdir: a training run's directory.
     weights: an exported weights directory.
     options: keyword arguments of the torch backend (`TorchBackend`: precision,
-      num_threads, compile); the JAX backend takes none.
+      num_threads, graph); the JAX backend takes none.
 
   Returns:
     `(backend, config)`; `config` is the final stage's training config (its

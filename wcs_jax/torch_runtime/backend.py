@@ -23,7 +23,7 @@ class TorchBackend:
 
   Args:
     directory: written by `tools/convert_to_torch.py`.
-    precision, compile, num_threads: see `wcs_jax.torch_runtime.runtime.Runtime`.
+    precision, graph, num_threads: see `wcs_jax.torch_runtime.runtime.Runtime`.
 
   Attributes:
     image_size: S, the side the networks were trained at.
@@ -32,7 +32,7 @@ class TorchBackend:
     training_config: the run's training config as a plain dict.
   """
 
-  def __init__(self, directory: str | os.PathLike, *, precision: str = "float32", compile: bool = False,
+  def __init__(self, directory: str | os.PathLike, *, precision: str = "float32", graph: str = "trace",
                num_threads: int | None = None):
     config = export.read_config(directory)
     self.training_config: dict[str, Any] = config.get("source", {}).get("training_config") or {}
@@ -46,7 +46,7 @@ class TorchBackend:
     if not wcsnet["mask_branch"]:
       raise ValueError("this WCS-Net has no mask branch (config.model.mask_branch=False): "
                        "the tracker follows the object by its mask")
-    self.runtime = runtime.Runtime(directory, precision=precision, compile=compile, num_threads=num_threads)
+    self.runtime = runtime.Runtime(directory, precision=precision, graph=graph, num_threads=num_threads)
     self.image_size = int(self.training_config["input"]["image_size"])
     self.has_first_frame_networks = self.runtime.has("egnet") and self.runtime.has("gaze2mask")
     self.has_hotspot = bool(wcsnet["hotspot_branch"])
