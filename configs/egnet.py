@@ -18,8 +18,8 @@ V100/A100-class GPU (480k examples at ~450 EfficientNet-B2 training images/s at
 
 `configs/egnet.py:synthetic` trains on the embedded synthetic SALICON stand-in at
 96x96 with EfficientNet-B0 (150 steps of batch 8) in a few minutes on a 2-core CPU;
-measured in the smoke chain (configs/smoke.py): the loss falls from ~3 at step 10 to
-~0.2 by step 100.
+measured in the smoke chain (configs/smoke.py, 200 steps): the loss falls from 1.97
+at step 10 to 0.20 at step 100 and 0.12 at step 200.
 """
 import pathlib
 import sys

@@ -50,6 +50,7 @@ class MetricsWriter:
     self._t_first: float | None = None
     self._steps_timed = 0
     self._t_interval: float | None = None
+    self._extra: dict[str, float] = {}  # once-only fields of the next row
     self.last: dict[str, float] = {}
     self._tb = None
     if enabled:
@@ -63,18 +64,18 @@ class MetricsWriter:
     if self._t_first is None:
       self._t_first = self._t_interval = now
       logging.info("first step done after %.1f s (compilation and input start-up)", now - self._created)
-      first = {"first_step_seconds": now - self._created}
+      self._extra["first_step_seconds"] = now - self._created
     else:
       self._steps_timed += 1
-      first = {}
     for k, v in metrics.items():
       self._sums[k] = self._sums.get(k, 0.0) + v
     self._count += 1
     if step % self._every == 0 or step == self._total:
-      self._write(step, now, first)
+      self._write(step, now)
 
-  def _write(self, step: int, now: float, extra: dict[str, float]) -> None:
-    row = {"step": step, **{k: v / self._count for k, v in self._sums.items()}, **extra}
+  def _write(self, step: int, now: float) -> None:
+    row = {"step": step, **{k: v / self._count for k, v in self._sums.items()}, **self._extra}
+    self._extra = {}
     if self._steps_timed:
       elapsed = now - self._t_interval
       row["steps_per_sec"] = self._steps_timed / elapsed
