@@ -7,10 +7,13 @@ switches backends without touching its data. Inside, tensors are NCHW views of t
 NHWC arrays, i.e. channels_last in memory, the layout PyTorch's CPU kernels are
 fastest in, with no copy on the way in or out.
 
-Speed options (measured by `python tools/benchmark.py --track`; see the README):
-- `precision="bfloat16"`: `torch.autocast` to bfloat16 (AMX on recent x86 CPUs); the
-  logits move by ~1e-2, outside the 1e-4 parity tolerance, so it is an option and
-  float32 the default.
+Speed options (measured by `python tools/benchmark.py --torch`; see the README):
+- `precision="bfloat16"`: `torch.autocast` to bfloat16 (AMX on recent x86 CPUs). On
+  the trained smoke run the logits move by up to 0.2-0.7 and the tracker's DAVIS masks
+  by IoU 0.92-1.0 from float32: far outside the 1e-4 parity tolerance, so it is an
+  option and float32 the default.
+- `num_threads`: PyTorch's OpenMP threads wait for each other at every op; when other
+  processes keep the cores busy, one thread is several times faster than one per core.
 - `graph="trace"` (the default): the per-frame `track` runs as a `torch.jit.trace`
   graph of the frame's shapes (traced on the first call of each shape, ~1 s), which
   removes the Python overhead of ~400 small eager ops: the same numbers as eager
