@@ -60,10 +60,11 @@ def test_wcs_loss_weights_each_sample_by_l1_and_l2():
 
 def test_smoke_chain_one_real_step_of_each_stage(tmp_path):
   """configs/smoke.py:ci: EG-Net, Gaze2Mask-Net (gaze from the frozen EG-Net), WCS-Net
-  on the synthetic streams, one workdir holding all three for inference."""
+  (bf16 compute) on the synthetic streams, one workdir holding all three for inference."""
   config = train_testing.load_config("smoke.py", "ci")
   for name in config.chain:
     config[name].total_steps = 1
+  config.wcsnet.model.dtype = "bfloat16"  # bf16 compute trains too (float32 parameters)
   trainer.train_and_evaluate(config, tmp_path)
   for name in config.chain:
     rows = metrics_writer.read_metrics(tmp_path / name)
@@ -77,6 +78,7 @@ def test_smoke_chain_one_real_step_of_each_stage(tmp_path):
   assert {out["config"].network, *out["model_configs"]} == {"wcsnet", "egnet", "gaze2mask"}
   for name in ("egnet", "gaze2mask", "wcsnet"):
     assert set(out[name]) == {"params", "batch_stats"}
+    assert all(x.dtype == np.float32 for x in jax.tree.leaves(out[name]["params"]))
   # The frozen EG-Net carried to WCS-Net is the EG-Net that was trained.
   _, egnet_state = checkpointing.restore_latest_numpy(tmp_path / "egnet")
   jax.tree.map(np.testing.assert_array_equal, out["egnet"]["params"], egnet_state["params"])

@@ -30,7 +30,6 @@ import functools
 import json
 import math
 import pathlib
-import time
 from typing import Any, Callable, Iterator
 
 from absl import logging
