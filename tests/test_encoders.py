@@ -18,6 +18,7 @@ from wcs_jax.models import efficientnet
 from wcs_jax.models import encoders
 from wcs_jax.models import keras_import
 from wcs_jax.models import resnet
+import train_testing  # pylint: disable=wrong-import-order
 
 LEVEL_LAYERS = {
     "efficientnet-b0": ["block1a_project_bn", "block2b_add", "block3b_add", "block5c_add", "block7a_project_bn"],
@@ -87,8 +88,8 @@ def test_four_channel_import_starts_as_the_rgb_encoder(parity_case):
   np.testing.assert_array_equal(rgbg["params"]["stem_conv"]["kernel"][:, :, 3], 0)
   x = np.random.default_rng(2).uniform(0, 1, (1, 64, 64, 3)).astype(np.float32)
   gaze = np.random.default_rng(3).uniform(0, 1, (1, 64, 64, 1)).astype(np.float32)
-  a = encoders.build_encoder(arch).apply(rgb, x)
-  b = encoders.build_encoder(arch, in_channels=4).apply(rgbg, np.concatenate([x, gaze], -1))
+  a = jax.jit(encoders.build_encoder(arch).apply)(rgb, x)
+  b = jax.jit(encoders.build_encoder(arch, in_channels=4).apply)(rgbg, np.concatenate([x, gaze], -1))
   for la, lb in zip(a, b):
     np.testing.assert_allclose(la, lb, atol=1e-5)
 
@@ -128,27 +129,30 @@ def test_wrong_normalization_is_refused():
     keras_import.load_keras_weights(model, "efficientnet-b0")
 
 
+@train_testing.fast_compiles()
 def test_encoder_jits_and_vmaps():
   encoder = encoders.build_encoder("efficientnet-b0")
-  x = np.random.default_rng(5).uniform(0, 1, (3, 64, 64, 3)).astype(np.float32)
-  variables = encoder.init(jax.random.key(0), x[:1])
+  x = np.random.default_rng(5).uniform(0, 1, (2, 32, 32, 3)).astype(np.float32)
+  variables = jax.jit(encoder.init)(jax.random.key(0), x[:1])
   batched = jax.jit(lambda v, x: encoder.apply(v, x))(variables, x)
   # vmap over examples, each encoded as a batch of one.
   mapped = jax.jit(jax.vmap(lambda e: encoder.apply(variables, e[None])))(x)
   for b, m in zip(batched, mapped):
-    assert m.shape == (3, 1) + b.shape[1:]
+    assert m.shape == (2, 1) + b.shape[1:]
     np.testing.assert_allclose(m[:, 0], b, atol=1e-5)
 
 
+@train_testing.fast_compiles()
 def test_train_mode_updates_batch_stats():
   encoder = encoders.build_encoder("efficientnet-b0")
-  x = np.random.default_rng(6).uniform(0, 1, (4, 64, 64, 3)).astype(np.float32)
-  variables = encoder.init(jax.random.key(0), x)
+  x = np.random.default_rng(6).uniform(0, 1, (4, 32, 32, 3)).astype(np.float32)
+  variables = jax.jit(encoder.init)(jax.random.key(0), x)
   _, updated = jax.jit(lambda v, x: encoder.apply(v, x, train=True, mutable=["batch_stats"],
                                                   rngs={"dropout": jax.random.key(1)}))(variables, x)
   assert not np.allclose(updated["batch_stats"]["stem_bn"]["mean"], variables["batch_stats"]["stem_bn"]["mean"])
   # Evaluation is deterministic and needs no rng.
-  np.testing.assert_array_equal(encoder.apply(variables, x)[4], encoder.apply(variables, x)[4])
+  evaluate = jax.jit(encoder.apply)
+  np.testing.assert_array_equal(evaluate(variables, x)[4], evaluate(variables, x)[4])
 
 
 def test_drop_connect_drops_whole_residual_branches():
