@@ -5,7 +5,6 @@ import importlib.util
 import json
 import math
 import pathlib
-import sys
 import types
 
 import cv2
@@ -13,6 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import tracking_testing
+import train_testing
+from input_pipeline import synthetic
+from wcs_jax import inference
 from wcs_jax.io import maps as map_io
 from wcs_jax.io import masks as mask_io
 
@@ -254,17 +257,8 @@ def test_colour_prediction_is_refused_with_its_name(evaluate, davis_tree, tmp_pa
   assert str(predictions / "alpha/00002.png") in message and "colour" in message
 
 
-def test_workdir_without_tracker_is_a_clear_error(evaluate, davis_tree, tmp_path):
-  if importlib.util.find_spec("wcs_jax.inference") is not None:
-    pytest.skip("the tracker exists in this checkout")
-  root, _ = davis_tree
-  message = error_of(evaluate, "--dataset", "davis2016", "--data-dir", root,
-                     "--workdir", tmp_path / "run", "--output", tmp_path / "out.json")
-  assert "needs the tracker" in message and "wcs_jax.inference" in message
-
-
 def test_workdir_tracks_then_scores(evaluate, davis_tree, tmp_path, monkeypatch, capsys):
-  """The --workdir path with a stand-in for the tracker's interface (issue 6)."""
+  """The --workdir path with a stand-in tracker of known output: exact scores."""
   root, _ = davis_tree
   seen = {}
 
@@ -276,14 +270,13 @@ def test_workdir_tracks_then_scores(evaluate, davis_tree, tmp_path, monkeypatch,
       seen["workdir"] = workdir
       return cls()
 
-    def track(self, frames, init):
+    def track(self, frames, init="auto"):
       seen["init"] = init
       for index, frame in enumerate(frames):
         assert frame.shape == SHAPE + (3,) and frame.dtype == np.uint8
         yield types.SimpleNamespace(mask=OBJECT if index % 2 == 0 else OBJECT * 0)
 
-  monkeypatch.setitem(sys.modules, "wcs_jax.inference",
-                      types.SimpleNamespace(Tracker=StandInTracker))
+  monkeypatch.setattr(inference, "Tracker", StandInTracker)
   report = run(evaluate, "--dataset", "davis2016", "--data-dir", root, "--workdir",
                tmp_path / "run", "--output", tmp_path / "out.json")
   assert seen == {"workdir": tmp_path / "run", "init": "auto"}
@@ -293,6 +286,44 @@ def test_workdir_tracks_then_scores(evaluate, davis_tree, tmp_path, monkeypatch,
   assert sorted(p.name for p in (tmp_path / "out.tracks/alpha").iterdir()) == [
       f"{i:05d}.png" for i in range(5)]
   assert "s per frame" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+  """A stage-2 workdir of random weights (`tracking_testing`), compiled cheaply."""
+  path = tracking_testing.write_random_workdir(tmp_path_factory.mktemp("run"))
+  with train_testing.fast_compiles():
+    yield path
+
+
+def test_workdir_runs_the_real_tracker(evaluate, tiny_run, tmp_path, capsys):
+  """The real tracker (random weights, automatic initialisation) on a synthetic
+  DAVIS-2016 tree: every frame gets a mask of the frame's size, the contract JSON has
+  the time per frame, and its scores are those of the written masks."""
+  root = synthetic.write("davis2016", tmp_path / "DAVIS", 3, size=(64, 48), num_frames=4)
+  names = sorted({line.split("/")[3] for line in
+                  (root / "ImageSets/480p/train.txt").read_text().split()})
+  assert len(names) == 2
+  output = tmp_path / "eval/out.json"
+  report = run(evaluate, "--dataset", "davis2016", "--data-dir", root, "--split", "train",
+               "--workdir", tiny_run, "--output", output)
+  assert "s per frame" in capsys.readouterr().out
+  assert sorted(report["sequences"]) == names
+  assert 0 < report["seconds_per_frame"] < 60
+  for measure in ("J", "F"):
+    assert set(report[measure]) == {"mean", "recall", "decay"}
+    assert 0 <= report[measure]["mean"] <= 1 and 0 <= report[measure]["recall"] <= 1
+  assert report["JF_mean"] == pytest.approx((report["J"]["mean"] + report["F"]["mean"]) / 2)
+  for name in names:
+    written = sorted((tmp_path / "eval/out.tracks" / name).iterdir())
+    assert [p.name for p in written] == [f"{i:05d}.png" for i in range(4)]
+    for path in written:
+      labels = mask_io.read_label_map(path)
+      assert labels.shape == (48, 64) and set(np.unique(labels)) <= {0, 1}
+  rescored = run(evaluate, "--dataset", "davis2016", "--data-dir", root, "--split", "train",
+                 "--results-dir", tmp_path / "eval/out.tracks", "--output", tmp_path / "re.json")
+  assert rescored["J"] == report["J"] and rescored["F"] == report["F"]
+  assert (tmp_path / "eval/out.csv").exists() and (tmp_path / "eval/out.png").exists()
 
 
 def test_crf_without_pydensecrf_is_a_clear_error(evaluate, davis_tree, tmp_path):

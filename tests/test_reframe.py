@@ -1,6 +1,5 @@
 """Video reframing: targets, camera path guarantees, rendering, and tools/reframe.py end
 to end on a synthetic video and on DAVIS-2016 ground truth."""
-import importlib.util
 import json
 import pathlib
 import sys
@@ -9,6 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
+import tracking_testing
+import train_testing
+from input_pipeline import synthetic
 from wcs_jax.io import masks as mask_io
 from wcs_jax.io.video import FrameReader, VideoWriter
 from wcs_jax.reframing.camera_path import (CameraConfig, max_window_size,
@@ -397,10 +399,35 @@ def test_cli_bad_input(shared_data, tmp_path, capsys):
   assert "--click and --box need --workdir" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(importlib.util.find_spec("wcs_jax.inference") is not None,
-                    reason="the tracker exists: --workdir runs it")
-def test_cli_workdir_without_tracker_says_so(synthetic_clip, tmp_path):
-  root, _, _ = synthetic_clip
-  with pytest.raises(SystemExit, match="wcs_jax.inference"):
-    reframe.main(["--input", str(root / "clip.mp4"), "--workdir", str(tmp_path),
-                  "--click", "80,48", "--output", str(tmp_path / "o.mp4")])
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+  """A stage-2 workdir of random weights (`tracking_testing`), compiled cheaply."""
+  path = tracking_testing.write_random_workdir(tmp_path_factory.mktemp("run"))
+  with train_testing.fast_compiles():
+    yield path
+
+
+def test_cli_workdir_tracks_from_a_click(tiny_run, tmp_path, capsys):
+  """The real tracker (random weights) initialised by a click on a synthetic clip: the
+  reframed video has the requested aspect and one frame per input frame."""
+  video = synthetic.render_video(7, 8, size=(96, 64))
+  with VideoWriter(tmp_path / "clip.mp4", fps=10) as writer:
+    for frame in video.frames:
+      writer.write(frame)
+  ys, xs = np.nonzero(video.masks[0, 0])
+  click = (float(np.median(xs)), float(np.median(ys)))
+  output = tmp_path / "out" / "clip_9x16.mp4"
+  reframe.main(["--input", str(tmp_path / "clip.mp4"), "--workdir", str(tiny_run),
+                "--click", f"{click[0]:g},{click[1]:g}", "--aspect", "9:16",
+                "--output", str(output)])
+  assert "8 frames 96x64 -> 36x64" in capsys.readouterr().out
+  info, frames = _read_video(output)
+  assert (info.width, info.height, len(frames)) == (36, 64, 8)
+  assert abs(info.width / info.height - 9 / 16) <= 2 / info.height
+  debug_info, debug_frames = _read_video(output.with_name("clip_9x16.debug.mp4"))
+  assert (debug_info.width, debug_info.height, len(debug_frames)) == (96, 64, 8)
+  path = json.loads(output.with_name("clip_9x16.path.json").read_text())
+  assert len(path["frames"]) == 8
+  # The first frame's object is the clicked one (its component, or a disc around the
+  # click), so the first target lies near the click.
+  assert np.hypot(*np.subtract(path["frames"][0]["target"], click)) < 16

@@ -6,21 +6,16 @@ import pathlib
 import subprocess
 import sys
 
-import ml_collections
 import numpy as np
 import pytest
 from PIL import Image
 
+import tracking_testing
 import train_testing
-from wcs_jax.inference import backend as backend_lib
 from wcs_jax.io import masks as mask_io
 from wcs_jax.io.video import FrameReader
-from wcs_jax.models import build
-from wcs_jax.training import checkpointing
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-TINY = dict(backbone="efficientnet-b0", decoder_channels=8)
-SIZE = 64
 
 
 def _load_tool():
@@ -35,24 +30,8 @@ track_tool = _load_tool()
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-  """A WCS-Net stage-2 workdir holding the three networks (random weights), laid out as
-  the trainer writes it: Orbax checkpoint of the state, frozen first-frame networks,
-  config.json and networks.json."""
-  path = tmp_path_factory.mktemp("run")
-  model_config = build.resolve_model_config(TINY)
-  variables = {name: backend_lib.random_variables(build.from_config(model_config, name), SIZE, k)
-               for k, name in enumerate(build.NETWORKS)}
-  config = ml_collections.ConfigDict(dict(
-      stage="stage2", network="wcsnet", model=model_config,
-      input=dict(image_size=SIZE, pairs=dict(template_context=1.5, search_context=2.0, guidance_sigma=0.25))))
-  state = {"step": np.int32(0), "params": variables["wcsnet"]["params"],
-           "batch_stats": variables["wcsnet"]["batch_stats"],
-           "frozen": {"egnet": variables["egnet"], "gaze2mask": variables["gaze2mask"]}}
-  checkpointer = checkpointing.Checkpointer(path, every=1, keep=1, asynchronous=False)
-  checkpointer.save(0, state, force=True)
-  checkpointer.wait()
-  checkpointer.close()
-  checkpointing.save_config(path, config, {name: model_config for name in build.NETWORKS})
+  """A stage-2 workdir of the three networks with random weights (`tracking_testing`)."""
+  path = tracking_testing.write_random_workdir(tmp_path_factory.mktemp("run"))
   with train_testing.fast_compiles():
     yield path
 

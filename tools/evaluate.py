@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
 import json
 import math
 import pathlib
@@ -62,10 +61,6 @@ from wcs_jax.metrics import benchmarks, dense_crf, protocols  # pylint: disable=
 _DATASET_TITLES = {"davis2016": "DAVIS-2016", "segtrackv2": "SegTrackv2",
                    "youtube_objects": "YouTube-Objects"}
 _STATISTICS = ("mean", "recall", "decay")
-
-
-class TrackerUnavailableError(RuntimeError):
-  """`--workdir` was given but this checkout has no tracker (`wcs_jax.inference`)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,8 +108,8 @@ def track_benchmark(workdir: pathlib.Path, benchmark: Sequence[benchmarks.Benchm
                     tracks_dir: pathlib.Path) -> float:
   """Segments every sequence with a trained run's tracker; writes a results folder.
 
-  Expects `wcs_jax.inference.Tracker.from_workdir(workdir)` whose `track(frames,
-  init="auto")` yields, per frame, an object with `mask` (`[H, W]` object ids).
+  The tracker (`wcs_jax.inference.Tracker`, automatic initialisation) is imported here,
+  not at the top, so that `--help` and `--results-dir` stay free of JAX.
 
   Args:
     workdir: the trained run.
@@ -125,15 +120,7 @@ def track_benchmark(workdir: pathlib.Path, benchmark: Sequence[benchmarks.Benchm
     Seconds per frame of tracking (reading and writing files excluded; the first
     frame of each sequence, which initialises the target, included).
   """
-  try:
-    inference = importlib.import_module("wcs_jax.inference")
-  except ModuleNotFoundError as error:
-    if error.name != "wcs_jax.inference":
-      raise
-    raise TrackerUnavailableError(
-        "--workdir: tracking from a workdir needs the tracker (package wcs_jax.inference), "
-        "which this checkout does not have; run the tracker elsewhere and score its masks "
-        "with --results-dir instead") from error
+  from wcs_jax import inference  # pylint: disable=import-outside-toplevel
   tracker = inference.Tracker.from_workdir(workdir)
   seconds, count = 0.0, 0
   for sequence in benchmark:
@@ -319,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
       report = _evaluate_segmentation(args, paths)
     else:
       report = _evaluate_hotspot(args, paths)
-  except (OSError, ValueError, TrackerUnavailableError, dense_crf.DenseCRFUnavailable) as error:
+  except (OSError, ValueError, dense_crf.DenseCRFUnavailable) as error:
     sys.exit(f"evaluate.py: error: {error}")
   paths["json"].write_text(json.dumps(report, indent=1, allow_nan=True) + "\n")
   print(f"\nwrote {paths['json']}, {paths['csv']}, {paths['plot']}")

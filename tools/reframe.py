@@ -26,7 +26,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import pathlib
 import sys
@@ -45,10 +44,6 @@ from wcs_jax.reframing.targets import Observation, observe
 
 # Frame rate written where the input does not give one (image folders): DAVIS's.
 DEFAULT_FPS = 24.0
-
-
-class TrackerUnavailableError(RuntimeError):
-  """`--workdir` was given but this checkout has no tracker (`wcs_jax.inference`)."""
 
 
 def _pair(text: str, separator: str, kind, flag: str) -> tuple:
@@ -215,21 +210,13 @@ def _read_hotspot(path: pathlib.Path, shape: tuple[int, int]) -> np.ndarray:
 
 def _observations_from_tracker(args: argparse.Namespace,
                                reader: FrameReader) -> list[Observation | None]:
-  """Tracks the input with the run's tracker (issue 6) and observes its outputs.
+  """Tracks the input with the run's tracker (`wcs_jax.inference.Tracker`) and observes
+  each frame's mask and hotspot map.
 
-  Expects `wcs_jax.inference.Tracker.from_workdir(workdir)` whose `track(frames,
-  init=..., clicks=..., boxes=...)` yields, per frame, an object with `mask`
-  (`[H, W]` object ids) and `hotspot` (`[H, W]` map).
+  The tracker is imported here, not at the top, so that `--help` and `--masks-dir`
+  stay free of JAX.
   """
-  try:
-    inference = importlib.import_module("wcs_jax.inference")
-  except ModuleNotFoundError as error:
-    if error.name != "wcs_jax.inference":
-      raise
-    raise TrackerUnavailableError(
-        "--workdir needs the tracker (package wcs_jax.inference), which this checkout "
-        "does not have yet; run the tracker elsewhere and pass its OUT/masks and "
-        "OUT/hotspots as --masks-dir and --hotspots-dir instead") from error
+  from wcs_jax import inference  # pylint: disable=import-outside-toplevel
   tracker = inference.Tracker.from_workdir(args.workdir)
   init = "click" if args.click else "box" if args.box else "auto"
   results = tracker.track(reader, init=init, clicks=[args.click] if args.click else None,
@@ -294,7 +281,7 @@ def main(argv: list[str] | None = None) -> None:
       frames = tqdm(reader, total=len(observations), desc="rendering", unit="frame")
       count = render_videos(frames, path, observations, output, size, fps,
                             None if args.no_debug else paths["debug"])
-  except (OSError, ValueError, TrackerUnavailableError) as error:
+  except (OSError, ValueError) as error:
     sys.exit(f"reframe.py: error: {error}")
   seconds = time.perf_counter() - start
   written = [paths["video"]] + ([] if args.no_debug else [paths["debug"]])

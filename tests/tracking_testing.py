@@ -1,0 +1,49 @@
+"""A trained run's workdir with random weights, for tests of the tools that track from
+`--workdir RUN` (tools/track.py, tools/evaluate.py, tools/reframe.py)."""
+import pathlib
+
+import ml_collections
+import numpy as np
+
+from wcs_jax.inference import backend as backend_lib
+from wcs_jax.models import build
+from wcs_jax.training import checkpointing
+
+# EfficientNet-B0 with 8-wide decoders at 64 x 64: the smallest networks that still
+# run the paper's architecture end to end.
+TINY = dict(backbone="efficientnet-b0", decoder_channels=8)
+SIZE = 64
+
+
+def write_random_workdir(path: pathlib.Path, model: dict = TINY, image_size: int = SIZE) -> pathlib.Path:
+  """Writes a WCS-Net stage-2 workdir holding the three networks with random weights.
+
+  Laid out as the trainer writes it (the trainer's own writers): the Orbax checkpoint
+  of the state at step 0, with EG-Net and Gaze2Mask-Net frozen in it, config.json and
+  networks.json.
+
+  Args:
+    path: the workdir; created if missing.
+    model: model config overrides (`build.resolve_model_config`).
+    image_size: S of the crops (`config.input.image_size`).
+
+  Returns:
+    `path`.
+  """
+  path = pathlib.Path(path)
+  model_config = build.resolve_model_config(model)
+  variables = {name: backend_lib.random_variables(build.from_config(model_config, name), image_size, k)
+               for k, name in enumerate(build.NETWORKS)}
+  config = ml_collections.ConfigDict(dict(
+      stage="stage2", network="wcsnet", model=model_config,
+      input=dict(image_size=image_size,
+                 pairs=dict(template_context=1.5, search_context=2.0, guidance_sigma=0.25))))
+  state = {"step": np.int32(0), "params": variables["wcsnet"]["params"],
+           "batch_stats": variables["wcsnet"]["batch_stats"],
+           "frozen": {"egnet": variables["egnet"], "gaze2mask": variables["gaze2mask"]}}
+  checkpointer = checkpointing.Checkpointer(path, every=1, keep=1, asynchronous=False)
+  checkpointer.save(0, state, force=True)
+  checkpointer.wait()
+  checkpointer.close()
+  checkpointing.save_config(path, config, {name: model_config for name in build.NETWORKS})
+  return path
