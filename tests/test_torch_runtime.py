@@ -112,7 +112,7 @@ def test_imports_without_jax_or_tensorflow():
 def test_architecture_tables_match_jax():
   for arch in jax_efficientnet.ARCHS:
     assert [(n, a.kernel_size, a.filters_in, a.filters_out, a.expand_ratio, a.stride)
-            for n, a in efficientnet.block_plan(arch)] == \
+            for n, a, _ in efficientnet.block_plan(arch)] == \
            [(n, a.kernel_size, a.filters_in, a.filters_out, a.expand_ratio, a.stride)
             for n, a, _ in jax_efficientnet.block_plan(arch)]
   from wcs_jax.models import encoders  # pylint: disable=g-import-not-at-top

@@ -14,6 +14,7 @@ import pathlib
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
+from wcs_jax.io import trees
 from wcs_jax.models import encoders
 from wcs_jax.models import keras_import
 
@@ -21,28 +22,9 @@ WEIGHTS_FILE = "backbone.safetensors"
 META_FILE = "backbone.json"
 
 
-def flatten(tree: dict, prefix: str = "") -> dict[str, np.ndarray]:
-  """{"a": {"b": x}} -> {"a/b": x}."""
-  out = {}
-  for key, value in tree.items():
-    path = f"{prefix}/{key}" if prefix else str(key)
-    if hasattr(value, "items"):
-      out.update(flatten(value, path))
-    else:
-      out[path] = np.asarray(value)
-  return out
-
-
-def unflatten(flat: dict[str, np.ndarray]) -> dict:
-  """{"a/b": x} -> {"a": {"b": x}}."""
-  tree: dict = {}
-  for path, value in flat.items():
-    node = tree
-    *parents, leaf = path.split("/")
-    for key in parents:
-      node = node.setdefault(key, {})
-    node[leaf] = value
-  return tree
+def flatten(tree: dict) -> dict[str, np.ndarray]:
+  """{"a": {"b": x}} -> {"a/b": np.asarray(x)}."""
+  return {path: np.asarray(value) for path, value in trees.flatten(tree).items()}
 
 
 def save_backbone(directory: str | os.PathLike, variables: dict, arch: str, source: str) -> pathlib.Path:
@@ -77,6 +59,6 @@ def load_backbone(directory: str | os.PathLike, in_channels: int = 3, arch: str 
   meta = json.loads(meta_path.read_text())
   if arch is not None and meta["arch"] != arch:
     raise ValueError(f"{directory} holds a {meta['arch']} backbone, but the config asks for {arch}")
-  variables = unflatten(load_file(str(weights)))
+  variables = trees.unflatten(load_file(str(weights)))
   variables = keras_import.adapt_in_channels(variables, encoders.stem_path(meta["arch"]), in_channels)
   return variables

@@ -16,8 +16,6 @@ not part of it.
 """
 from __future__ import annotations
 
-import dataclasses
-import math
 from typing import Any
 
 import flax.linen as nn
@@ -27,93 +25,13 @@ import jax.numpy as jnp
 from wcs_jax.models import layers
 from wcs_jax.ops import depthwise
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-# The gaze channel of Gaze2Mask-Net's 4-channel input is a [0, 1] map; it is centred
-# the same way so that all inputs of the stem are roughly zero-mean, unit-range.
-EXTRA_CHANNEL_MEAN, EXTRA_CHANNEL_STD = 0.5, 0.5
-
-# (width coefficient, depth coefficient) of each variant, from keras.applications.
-ARCHS = {
-    "efficientnet-b0": (1.0, 1.0),
-    "efficientnet-b1": (1.0, 1.1),
-    "efficientnet-b2": (1.1, 1.2),
-    "efficientnet-b3": (1.2, 1.4),
-    "efficientnet-b4": (1.4, 1.8),
-    "efficientnet-b5": (1.6, 2.2),
-    "efficientnet-b6": (1.8, 2.6),
-    "efficientnet-b7": (2.0, 3.1),
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class StageArgs:
-  kernel_size: int
-  repeats: int
-  filters_in: int
-  filters_out: int
-  expand_ratio: int
-  stride: int
-  se_ratio: float = 0.25
-
-
-# The seven stages of EfficientNet-B0; other variants scale filters and repeats.
-B0_STAGES = (
-    StageArgs(3, 1, 32, 16, 1, 1),
-    StageArgs(3, 2, 16, 24, 6, 2),
-    StageArgs(5, 2, 24, 40, 6, 2),
-    StageArgs(3, 3, 40, 80, 6, 2),
-    StageArgs(5, 3, 80, 112, 6, 1),
-    StageArgs(5, 4, 112, 192, 6, 2),
-    StageArgs(3, 1, 192, 320, 6, 1),
-)
-# Stages (1-based) whose last block is a pyramid level: strides 2, 4, 8, 16, 32.
-LEVEL_STAGES = (1, 2, 3, 5, 7)
-
-
-def round_filters(filters: int, width: float, divisor: int = 8) -> int:
-  """Keras's channel rounding: nearest multiple of 8, never more than 10% down."""
-  filters *= width
-  new_filters = max(divisor, int(filters + divisor / 2) // divisor * divisor)
-  if new_filters < 0.9 * filters:
-    new_filters += divisor
-  return int(new_filters)
-
-
-def round_repeats(repeats: int, depth: float) -> int:
-  return int(math.ceil(depth * repeats))
-
-
-def check_arch(arch: str) -> tuple[float, float]:
-  if arch not in ARCHS:
-    raise ValueError(f"unknown EfficientNet arch {arch!r}; expected one of {sorted(ARCHS)}")
-  return ARCHS[arch]
-
-
-def block_plan(arch: str) -> list[tuple[str, StageArgs, float]]:
-  """Every MBConv block of `arch` in order: (Keras name prefix, its args, drop rate).
-
-  The drop-connect rate grows linearly from 0 to 0.2 over the blocks, as in Keras.
-  """
-  width, depth = check_arch(arch)
-  total = sum(round_repeats(s.repeats, depth) for s in B0_STAGES)
-  plan, b = [], 0
-  for i, stage in enumerate(B0_STAGES):
-    filters_in = round_filters(stage.filters_in, width)
-    filters_out = round_filters(stage.filters_out, width)
-    for j in range(round_repeats(stage.repeats, depth)):
-      args = dataclasses.replace(
-          stage, filters_in=filters_in if j == 0 else filters_out, filters_out=filters_out,
-          stride=stage.stride if j == 0 else 1, repeats=1)
-      plan.append((f"block{i + 1}{chr(j + 97)}", args, 0.2 * b / total))
-      b += 1
-  return plan
-
-
-def level_channels(arch: str) -> tuple[int, ...]:
-  """Channels of the five levels, e.g. (16, 24, 48, 120, 352) for B2."""
-  width, _ = check_arch(arch)
-  return tuple(round_filters(B0_STAGES[s - 1].filters_out, width) for s in LEVEL_STAGES)
+from wcs_jax.models.backbone_specs import (  # pylint: disable=unused-import
+    B0_STAGES, EXTRA_CHANNEL_MEAN, EXTRA_CHANNEL_STD, IMAGENET_MEAN, IMAGENET_STD, LEVEL_STAGES, StageArgs,
+    block_plan, level_blocks, round_filters, round_repeats)
+from wcs_jax.models.backbone_specs import EFFICIENTNET_ARCHS as ARCHS
+from wcs_jax.models.backbone_specs import EFFICIENTNET_EPSILON as EPSILON
+from wcs_jax.models.backbone_specs import check_efficientnet_arch as check_arch
+from wcs_jax.models.backbone_specs import efficientnet_level_channels as level_channels
 
 
 class MBConv(nn.Module):
@@ -131,11 +49,11 @@ class MBConv(nn.Module):
     x = inputs
     if a.expand_ratio != 1:
       x = layers.Conv(filters, (1, 1), use_bias=False, dtype=self.dtype, name="expand_conv")(x)
-      x = layers.swish(layers.batch_norm(train, 1e-3, self.dtype, "expand_bn")(x))
+      x = layers.swish(layers.batch_norm(train, EPSILON, self.dtype, "expand_bn")(x))
     padding = layers.correct_pad(x.shape[1:3], a.kernel_size) if a.stride == 2 else "SAME"
     x = layers.DepthwiseConv(a.kernel_size, a.stride, padding, self.depthwise_impl, self.dtype,
                              name="dwconv")(x)
-    x = layers.swish(layers.batch_norm(train, 1e-3, self.dtype, "bn")(x))
+    x = layers.swish(layers.batch_norm(train, EPSILON, self.dtype, "bn")(x))
     if 0 < a.se_ratio <= 1:
       se = jnp.mean(x, axis=(1, 2), keepdims=True)
       se = layers.swish(layers.Conv(max(1, int(a.filters_in * a.se_ratio)), (1, 1), dtype=self.dtype,
@@ -143,7 +61,7 @@ class MBConv(nn.Module):
       se = jax.nn.sigmoid(layers.Conv(filters, (1, 1), dtype=self.dtype, name="se_expand")(se))
       x = x * se
     x = layers.Conv(a.filters_out, (1, 1), use_bias=False, dtype=self.dtype, name="project_conv")(x)
-    x = layers.batch_norm(train, 1e-3, self.dtype, "project_bn")(x)
+    x = layers.batch_norm(train, EPSILON, self.dtype, "project_bn")(x)
     if a.stride == 1 and a.filters_in == a.filters_out:
       if self.drop_rate > 0:
         # Drop-connect: the whole residual branch of a sample, as Keras's
@@ -185,16 +103,13 @@ class EfficientNet(nn.Module):
     x = layers.Conv(round_filters(32, width), (3, 3), strides=(2, 2),
                     padding=layers.correct_pad(x.shape[1:3], 3), use_bias=False, dtype=self.dtype,
                     name="stem_conv")(x)
-    x = layers.swish(layers.batch_norm(train, 1e-3, self.dtype, "stem_bn")(x))
+    x = layers.swish(layers.batch_norm(train, EPSILON, self.dtype, "stem_bn")(x))
     plan = block_plan(self.arch)
-    last_of_stage = {}
-    for index, (name, _, _) in enumerate(plan):
-      last_of_stage[int(name[5:-1])] = index
-    level_blocks = {last_of_stage[s] for s in LEVEL_STAGES}
+    level_indices = set(level_blocks(plan))
     levels = []
     for index, (name, args, drop_rate) in enumerate(plan):
       x = MBConv(args, drop_rate, self.depthwise_impl, self.dtype, name=name)(x, train)
-      if index in level_blocks:
+      if index in level_indices:
         levels.append(x)
     return levels
 

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from wcs_jax.io import trees
 from wcs_jax.models import efficientnet as efficientnet_lib
 from wcs_jax.models import encoders
 from wcs_jax.models import resnet as resnet_lib
@@ -137,8 +138,8 @@ def adapt_in_channels(variables: dict, stem: tuple[str, ...], in_channels: int) 
 
 def check_matches(imported: dict, reference: dict, source: str) -> None:
   """Raises naming every variable that is missing, unexpected or of the wrong shape."""
-  flat_imported = _flatten(imported)
-  flat_reference = _flatten(reference)
+  flat_imported = trees.flatten(imported)
+  flat_reference = trees.flatten(reference)
   missing = sorted(set(flat_reference) - set(flat_imported))
   unexpected = sorted(set(flat_imported) - set(flat_reference))
   wrong = sorted(f"{k}: {flat_imported[k].shape} vs expected {tuple(flat_reference[k].shape)}"
@@ -150,15 +151,6 @@ def check_matches(imported: dict, reference: dict, source: str) -> None:
       if items:
         lines.append(f"  {title} ({len(items)}): " + ", ".join(items[:10]) + (" ..." if len(items) > 10 else ""))
     raise ValueError("\n".join(lines))
-
-
-def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-  if isinstance(tree, dict) or hasattr(tree, "items"):
-    out = {}
-    for key, value in tree.items():
-      out.update(_flatten(value, f"{prefix}/{key}" if prefix else str(key)))
-    return out
-  return {prefix: tree}
 
 
 def load_keras_weights(keras_model_or_weights_file: Any, arch: str, in_channels: int = 3) -> dict:

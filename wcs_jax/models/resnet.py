@@ -22,26 +22,11 @@ import jax.numpy as jnp
 
 from wcs_jax.models import layers
 
-# Blocks per stage conv2..conv5.
-ARCHS = {
-    "resnet50": (3, 4, 6, 3),
-    "resnet101": (3, 4, 23, 3),
-    "resnet152": (3, 8, 36, 3),
-}
-CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
-EPSILON = 1.001e-5
-STAGE_FILTERS = (64, 128, 256, 512)
-
-
-def level_channels(arch: str) -> tuple[int, ...]:
-  check_arch(arch)
-  return (64,) + tuple(4 * f for f in STAGE_FILTERS)
-
-
-def check_arch(arch: str) -> tuple[int, ...]:
-  if arch not in ARCHS:
-    raise ValueError(f"unknown ResNet arch {arch!r}; expected one of {sorted(ARCHS)}")
-  return ARCHS[arch]
+from wcs_jax.models.backbone_specs import CAFFE_BGR_MEAN, STAGE_FILTERS  # pylint: disable=unused-import
+from wcs_jax.models.backbone_specs import RESNET_ARCHS as ARCHS
+from wcs_jax.models.backbone_specs import RESNET_EPSILON as EPSILON
+from wcs_jax.models.backbone_specs import check_resnet_arch as check_arch
+from wcs_jax.models.backbone_specs import resnet_level_channels as level_channels
 
 
 class Bottleneck(nn.Module):

@@ -22,6 +22,7 @@ from typing import Any, Mapping
 import numpy as np
 from torch import nn
 
+from wcs_jax.io import trees
 from wcs_jax.torch_runtime import export
 from wcs_jax.torch_runtime import networks
 
@@ -30,16 +31,9 @@ class VariablesMismatchError(ValueError):
   """Flax variables that do not fit a PyTorch network, with every offending name."""
 
 
-def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, np.ndarray]:
+def flatten(tree: Mapping[str, Any]) -> dict[str, np.ndarray]:
   """{"a": {"b": x}} -> {"a/b": np.asarray(x)} (Flax variables of host arrays)."""
-  out = {}
-  for key, value in tree.items():
-    path = f"{prefix}/{key}" if prefix else str(key)
-    if hasattr(value, "items"):
-      out.update(flatten(value, path))
-    else:
-      out[path] = np.asarray(value)
-  return out
+  return {path: np.asarray(value) for path, value in trees.flatten(tree).items()}
 
 
 def state_dict_from_flax(model: nn.Module, variables: Mapping[str, Any]) -> dict[str, np.ndarray]:

@@ -2,14 +2,11 @@
 
 Same architecture, same submodule names (`stem_conv`, `block2a.expand_conv`, ...) and
 the same five levels (last block of stages 1, 2, 3, 5, 7; strides 2 ... 32), so the
-Flax variables map onto it one to one (`wcs_jax.torch_runtime.convert`). The tables
-below repeat those of the JAX module because this package must import without JAX;
-`tests/test_torch_runtime.py` holds the two equal (block plan, level widths, outputs).
+Flax variables map onto it one to one (`wcs_jax.torch_runtime.convert`). The
+architecture tables come from the framework-free `wcs_jax.models.backbone_specs`,
+shared with the JAX module.
 """
 from __future__ import annotations
-
-import dataclasses
-import math
 
 import torch
 from torch import nn
@@ -17,81 +14,13 @@ from torch.nn import functional as F
 
 from wcs_jax.torch_runtime import layers
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-EXTRA_CHANNEL_MEAN, EXTRA_CHANNEL_STD = 0.5, 0.5
-EPSILON = 1e-3
-
-# (width coefficient, depth coefficient), as keras.applications.
-ARCHS = {
-    "efficientnet-b0": (1.0, 1.0),
-    "efficientnet-b1": (1.0, 1.1),
-    "efficientnet-b2": (1.1, 1.2),
-    "efficientnet-b3": (1.2, 1.4),
-    "efficientnet-b4": (1.4, 1.8),
-    "efficientnet-b5": (1.6, 2.2),
-    "efficientnet-b6": (1.8, 2.6),
-    "efficientnet-b7": (2.0, 3.1),
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class StageArgs:
-  kernel_size: int
-  repeats: int
-  filters_in: int
-  filters_out: int
-  expand_ratio: int
-  stride: int
-  se_ratio: float = 0.25
-
-
-B0_STAGES = (
-    StageArgs(3, 1, 32, 16, 1, 1),
-    StageArgs(3, 2, 16, 24, 6, 2),
-    StageArgs(5, 2, 24, 40, 6, 2),
-    StageArgs(3, 3, 40, 80, 6, 2),
-    StageArgs(5, 3, 80, 112, 6, 1),
-    StageArgs(5, 4, 112, 192, 6, 2),
-    StageArgs(3, 1, 192, 320, 6, 1),
-)
-LEVEL_STAGES = (1, 2, 3, 5, 7)
-
-
-def round_filters(filters: int, width: float, divisor: int = 8) -> int:
-  """Keras's channel rounding: nearest multiple of 8, never more than 10% down."""
-  filters *= width
-  new_filters = max(divisor, int(filters + divisor / 2) // divisor * divisor)
-  if new_filters < 0.9 * filters:
-    new_filters += divisor
-  return int(new_filters)
-
-
-def check_arch(arch: str) -> tuple[float, float]:
-  if arch not in ARCHS:
-    raise ValueError(f"unknown EfficientNet arch {arch!r}; expected one of {sorted(ARCHS)}")
-  return ARCHS[arch]
-
-
-def block_plan(arch: str) -> list[tuple[str, StageArgs]]:
-  """Every MBConv block of `arch` in order: (Keras name, its args)."""
-  width, depth = check_arch(arch)
-  plan = []
-  for i, stage in enumerate(B0_STAGES):
-    filters_in = round_filters(stage.filters_in, width)
-    filters_out = round_filters(stage.filters_out, width)
-    for j in range(int(math.ceil(depth * stage.repeats))):
-      args = dataclasses.replace(
-          stage, filters_in=filters_in if j == 0 else filters_out, filters_out=filters_out,
-          stride=stage.stride if j == 0 else 1, repeats=1)
-      plan.append((f"block{i + 1}{chr(j + 97)}", args))
-  return plan
-
-
-def level_channels(arch: str) -> tuple[int, ...]:
-  """Channels of the five levels, e.g. (16, 24, 48, 120, 352) for B2."""
-  width, _ = check_arch(arch)
-  return tuple(round_filters(B0_STAGES[s - 1].filters_out, width) for s in LEVEL_STAGES)
+from wcs_jax.models.backbone_specs import (  # pylint: disable=unused-import
+    EXTRA_CHANNEL_MEAN, EXTRA_CHANNEL_STD, IMAGENET_MEAN, IMAGENET_STD, LEVEL_STAGES, StageArgs, block_plan,
+    round_filters)
+from wcs_jax.models.backbone_specs import EFFICIENTNET_ARCHS as ARCHS
+from wcs_jax.models.backbone_specs import EFFICIENTNET_EPSILON as EPSILON
+from wcs_jax.models.backbone_specs import check_efficientnet_arch as check_arch
+from wcs_jax.models.backbone_specs import efficientnet_level_channels as level_channels
 
 
 class MBConv(nn.Module):
@@ -153,8 +82,8 @@ class EfficientNet(nn.Module):
     self.stem_bn = layers.batch_norm(stem, EPSILON)
     self.conv_bn_pairs = (("stem_conv", "stem_bn"),)
     plan = block_plan(arch)
-    self.block_names = tuple(name for name, _ in plan)
-    for name, args in plan:
+    self.block_names = tuple(name for name, _, _ in plan)
+    for name, args, _ in plan:
       self.add_module(name, MBConv(args))
     last_of_stage = {int(name[5:-1]): name for name in self.block_names}
     self.level_blocks = tuple(last_of_stage[s] for s in LEVEL_STAGES)

@@ -1,0 +1,131 @@
+"""The backbones' architecture tables, framework-free.
+
+Shared by the Flax encoders (`wcs_jax.models.efficientnet`, `.resnet`) and their PyTorch
+twins (`wcs_jax.torch_runtime`), which must import without JAX: this module imports
+nothing but the standard library, and `wcs_jax.models/__init__.py` stays empty.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+# ---------------------------------------------------------------------- EfficientNet
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# The gaze channel of Gaze2Mask-Net's 4-channel input is a [0, 1] map; it is centred
+# the same way so that all inputs of the stem are roughly zero-mean, unit-range.
+EXTRA_CHANNEL_MEAN, EXTRA_CHANNEL_STD = 0.5, 0.5
+EFFICIENTNET_EPSILON = 1e-3
+
+# (width coefficient, depth coefficient) of each variant, from keras.applications.
+EFFICIENTNET_ARCHS = {
+    "efficientnet-b0": (1.0, 1.0),
+    "efficientnet-b1": (1.0, 1.1),
+    "efficientnet-b2": (1.1, 1.2),
+    "efficientnet-b3": (1.2, 1.4),
+    "efficientnet-b4": (1.4, 1.8),
+    "efficientnet-b5": (1.6, 2.2),
+    "efficientnet-b6": (1.8, 2.6),
+    "efficientnet-b7": (2.0, 3.1),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class StageArgs:
+  kernel_size: int
+  repeats: int
+  filters_in: int
+  filters_out: int
+  expand_ratio: int
+  stride: int
+  se_ratio: float = 0.25
+
+
+# The seven stages of EfficientNet-B0; other variants scale filters and repeats.
+B0_STAGES = (
+    StageArgs(3, 1, 32, 16, 1, 1),
+    StageArgs(3, 2, 16, 24, 6, 2),
+    StageArgs(5, 2, 24, 40, 6, 2),
+    StageArgs(3, 3, 40, 80, 6, 2),
+    StageArgs(5, 3, 80, 112, 6, 1),
+    StageArgs(5, 4, 112, 192, 6, 2),
+    StageArgs(3, 1, 192, 320, 6, 1),
+)
+# Stages (1-based) whose last block is a pyramid level: strides 2, 4, 8, 16, 32.
+LEVEL_STAGES = (1, 2, 3, 5, 7)
+
+
+def round_filters(filters: int, width: float, divisor: int = 8) -> int:
+  """Keras's channel rounding: nearest multiple of 8, never more than 10% down."""
+  filters *= width
+  new_filters = max(divisor, int(filters + divisor / 2) // divisor * divisor)
+  if new_filters < 0.9 * filters:
+    new_filters += divisor
+  return int(new_filters)
+
+
+def round_repeats(repeats: int, depth: float) -> int:
+  return int(math.ceil(depth * repeats))
+
+
+def check_efficientnet_arch(arch: str) -> tuple[float, float]:
+  if arch not in EFFICIENTNET_ARCHS:
+    raise ValueError(f"unknown EfficientNet arch {arch!r}; expected one of {sorted(EFFICIENTNET_ARCHS)}")
+  return EFFICIENTNET_ARCHS[arch]
+
+
+def block_plan(arch: str) -> list[tuple[str, StageArgs, float]]:
+  """Every MBConv block of `arch` in order: (Keras name prefix, its args, drop rate).
+
+  The drop-connect rate grows linearly from 0 to 0.2 over the blocks, as in Keras.
+  """
+  width, depth = check_efficientnet_arch(arch)
+  total = sum(round_repeats(s.repeats, depth) for s in B0_STAGES)
+  plan, b = [], 0
+  for i, stage in enumerate(B0_STAGES):
+    filters_in = round_filters(stage.filters_in, width)
+    filters_out = round_filters(stage.filters_out, width)
+    for j in range(round_repeats(stage.repeats, depth)):
+      args = dataclasses.replace(
+          stage, filters_in=filters_in if j == 0 else filters_out, filters_out=filters_out,
+          stride=stage.stride if j == 0 else 1, repeats=1)
+      plan.append((f"block{i + 1}{chr(j + 97)}", args, 0.2 * b / total))
+      b += 1
+  return plan
+
+
+def level_blocks(plan: list[tuple[str, StageArgs, float]]) -> tuple[int, ...]:
+  """Indices in `plan` of the blocks whose outputs are the five levels."""
+  last_of_stage = {int(name[5:-1]): index for index, (name, _, _) in enumerate(plan)}
+  return tuple(last_of_stage[s] for s in LEVEL_STAGES)
+
+
+def efficientnet_level_channels(arch: str) -> tuple[int, ...]:
+  """Channels of the five levels, e.g. (16, 24, 48, 120, 352) for B2."""
+  width, _ = check_efficientnet_arch(arch)
+  return tuple(round_filters(B0_STAGES[s - 1].filters_out, width) for s in LEVEL_STAGES)
+
+
+# ---------------------------------------------------------------------------- ResNet
+
+# Blocks per stage conv2..conv5.
+RESNET_ARCHS = {
+    "resnet50": (3, 4, 6, 3),
+    "resnet101": (3, 4, 23, 3),
+    "resnet152": (3, 8, 36, 3),
+}
+CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
+RESNET_EPSILON = 1.001e-5
+STAGE_FILTERS = (64, 128, 256, 512)
+
+
+def check_resnet_arch(arch: str) -> tuple[int, ...]:
+  if arch not in RESNET_ARCHS:
+    raise ValueError(f"unknown ResNet arch {arch!r}; expected one of {sorted(RESNET_ARCHS)}")
+  return RESNET_ARCHS[arch]
+
+
+def resnet_level_channels(arch: str) -> tuple[int, ...]:
+  check_resnet_arch(arch)
+  return (64,) + tuple(4 * f for f in STAGE_FILTERS)
