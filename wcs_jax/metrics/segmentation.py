@@ -39,6 +39,19 @@ def _as_bool(array: np.ndarray, name: str) -> np.ndarray:
   return array.astype(bool, copy=False)
 
 
+def _without_void(annotation, segmentation, void) -> tuple[np.ndarray, np.ndarray]:
+  """Both masks as boolean arrays of one shape, with the void pixels (if any) cleared."""
+  annotation = _as_bool(annotation, "annotation")
+  segmentation = _as_bool(segmentation, "segmentation")
+  if void is not None:
+    void = _as_bool(void, "void")
+  _check_shapes(annotation, segmentation, void)
+  if void is not None:
+    annotation = annotation & ~void
+    segmentation = segmentation & ~void
+  return annotation, segmentation
+
+
 def _check_shapes(annotation: np.ndarray, segmentation: np.ndarray,
                   void: np.ndarray | None) -> None:
   if annotation.shape != segmentation.shape:
@@ -60,14 +73,7 @@ def region_similarity(annotation: np.ndarray, segmentation: np.ndarray,
   Returns:
     J in [0, 1]; 1 when the (non-void) union is empty.
   """
-  annotation = _as_bool(annotation, "annotation")
-  segmentation = _as_bool(segmentation, "segmentation")
-  if void is not None:
-    void = _as_bool(void, "void")
-  _check_shapes(annotation, segmentation, void)
-  if void is not None:
-    annotation = annotation & ~void
-    segmentation = segmentation & ~void
+  annotation, segmentation = _without_void(annotation, segmentation, void)
   union = np.count_nonzero(annotation | segmentation)
   if union == 0:
     return 1.0
@@ -168,14 +174,7 @@ def boundary_precision_recall(annotation: np.ndarray, segmentation: np.ndarray,
   Returns:
     `(precision, recall)`.
   """
-  annotation = _as_bool(annotation, "annotation")
-  segmentation = _as_bool(segmentation, "segmentation")
-  if void is not None:
-    void = _as_bool(void, "void")
-  _check_shapes(annotation, segmentation, void)
-  if void is not None:
-    annotation = annotation & ~void
-    segmentation = segmentation & ~void
+  annotation, segmentation = _without_void(annotation, segmentation, void)
   radius = boundary_tolerance(annotation.shape, bound_th)
   window = _object_window(annotation | segmentation, radius + 1)
   if window is None:
