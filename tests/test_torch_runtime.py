@@ -17,7 +17,6 @@ import pytest
 import torch
 
 from wcs_jax.models import build
-from wcs_jax.models import efficientnet as jax_efficientnet
 from wcs_jax.ops import correlation as jax_corr
 from wcs_jax.ops import resize as jax_resize
 from wcs_jax.torch_runtime import convert
@@ -107,17 +106,6 @@ def test_imports_without_jax_or_tensorflow():
           "bad = [m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib', 'flax', 'tensorflow', 'keras')]; "
           "assert not bad, bad")
   subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def test_architecture_tables_match_jax():
-  for arch in jax_efficientnet.ARCHS:
-    assert [(n, a.kernel_size, a.filters_in, a.filters_out, a.expand_ratio, a.stride)
-            for n, a, _ in efficientnet.block_plan(arch)] == \
-           [(n, a.kernel_size, a.filters_in, a.filters_out, a.expand_ratio, a.stride)
-            for n, a, _ in jax_efficientnet.block_plan(arch)]
-  from wcs_jax.models import encoders  # pylint: disable=g-import-not-at-top
-  for arch in encoders.ARCHS:
-    assert networks.level_channels(arch) == encoders.level_channels(arch)
 
 
 def test_resize_matches_jax():

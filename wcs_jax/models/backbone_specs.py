@@ -129,3 +129,17 @@ def check_resnet_arch(arch: str) -> tuple[int, ...]:
 def resnet_level_channels(arch: str) -> tuple[int, ...]:
   check_resnet_arch(arch)
   return (64,) + tuple(4 * f for f in STAGE_FILTERS)
+
+
+# ------------------------------------------------------------------------- any backbone
+
+ARCHS = tuple(EFFICIENTNET_ARCHS) + tuple(RESNET_ARCHS)
+
+
+def level_channels(arch: str) -> tuple[int, ...]:
+  """Channels of the five levels of any backbone `arch`."""
+  if arch in EFFICIENTNET_ARCHS:
+    return efficientnet_level_channels(arch)
+  if arch in RESNET_ARCHS:
+    return resnet_level_channels(arch)
+  raise ValueError(f"unknown backbone {arch!r}; expected one of {list(ARCHS)}")

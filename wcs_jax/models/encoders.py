@@ -10,10 +10,12 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from wcs_jax.models import backbone_specs
 from wcs_jax.models import efficientnet
 from wcs_jax.models import resnet
 
-ARCHS = tuple(efficientnet.ARCHS) + tuple(resnet.ARCHS)
+ARCHS = backbone_specs.ARCHS
+level_channels = backbone_specs.level_channels
 
 
 def build_encoder(arch: str, in_channels: int = 3, depthwise_impl: str = "auto",
@@ -23,15 +25,6 @@ def build_encoder(arch: str, in_channels: int = 3, depthwise_impl: str = "auto",
     return efficientnet.EfficientNet(arch, in_channels, depthwise_impl, dtype, name=name)
   if arch in resnet.ARCHS:
     return resnet.ResNet(arch, in_channels, dtype, name=name)
-  raise ValueError(f"unknown backbone {arch!r}; expected one of {list(ARCHS)}")
-
-
-def level_channels(arch: str) -> tuple[int, ...]:
-  """Channels of the five levels of `arch`."""
-  if arch in efficientnet.ARCHS:
-    return efficientnet.level_channels(arch)
-  if arch in resnet.ARCHS:
-    return resnet.level_channels(arch)
   raise ValueError(f"unknown backbone {arch!r}; expected one of {list(ARCHS)}")
 
 

@@ -19,13 +19,15 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
+from wcs_jax.models import backbone_specs
 from wcs_jax.torch_runtime import correlation as corr_ops
 from wcs_jax.torch_runtime import decoders
 from wcs_jax.torch_runtime import efficientnet
 from wcs_jax.torch_runtime import resnet
 
 NETWORKS = ("egnet", "gaze2mask", "wcsnet")
-ARCHS = tuple(efficientnet.ARCHS) + tuple(resnet.ARCHS)
+ARCHS = backbone_specs.ARCHS
+level_channels = backbone_specs.level_channels
 LEVEL_CHOICES = ("5", "45", "345", "2345", "12345")
 CORRELATIONS = ("weighted", "concat", "xcorr")
 HOTSPOT_LEVELS = (3, 4)
@@ -63,15 +65,6 @@ def build_encoder(arch: str, in_channels: int = 3) -> nn.Module:
     return efficientnet.EfficientNet(arch, in_channels)
   if arch in resnet.ARCHS:
     return resnet.ResNet(arch, in_channels)
-  raise ValueError(f"unknown backbone {arch!r}; expected one of {list(ARCHS)}")
-
-
-def level_channels(arch: str) -> tuple[int, ...]:
-  """Channels of the five levels of `arch`."""
-  if arch in efficientnet.ARCHS:
-    return efficientnet.level_channels(arch)
-  if arch in resnet.ARCHS:
-    return resnet.level_channels(arch)
   raise ValueError(f"unknown backbone {arch!r}; expected one of {list(ARCHS)}")
 
 
