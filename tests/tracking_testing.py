@@ -1,11 +1,14 @@
 """A trained run's workdir with random weights, for tests of the tools that track from
-`--workdir RUN` (tools/track.py, tools/evaluate.py, tools/reframe.py)."""
+`--workdir RUN` (tools/track.py, tools/evaluate.py, tools/reframe.py); the held-out
+synthetic videos a trained smoke run must follow."""
 import pathlib
 
 import ml_collections
 import numpy as np
 
+from input_pipeline import synthetic
 from wcs_jax.inference import backend as backend_lib
+from wcs_jax.metrics import segmentation
 from wcs_jax.models import build
 from wcs_jax.training import checkpointing
 
@@ -47,3 +50,19 @@ def write_random_workdir(path: pathlib.Path, model: dict = TINY, image_size: int
   checkpointer.close()
   checkpointing.save_config(path, config, {name: model_config for name in build.NETWORKS})
   return path
+
+
+# Videos of render_video's own seeds: the training layouts use other seeds.
+HELD_OUT_SEEDS = (101, 202, 303, 404, 505, 606)
+
+
+def held_out_tracking_j(tracker, seeds=HELD_OUT_SEEDS, num_frames: int = 24) -> list[float]:
+  """J of every frame 1..T-2 (the DAVIS protocol's frames) of each video, tracked from
+  its first ground-truth mask."""
+  scores = []
+  for seed in seeds:
+    video = synthetic.render_video(seed, num_frames, size=(160, 120))
+    results = list(tracker.track(video.frames, "mask", mask=video.masks[0, 0]))
+    scores += [segmentation.region_similarity(m, r.mask == 1)
+               for r, m in zip(results[1:-1], video.masks[1:-1, 0])]
+  return scores

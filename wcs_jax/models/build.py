@@ -5,7 +5,7 @@ Model config fields (defaults from `default_model_config`, the paper's choices):
 | field | default | meaning |
 |---|---|---|
 | backbone | "efficientnet-b2" | encoder of all three networks (`encoders.ARCHS`) |
-| decoder_channels | 64 | width of every refinement block and of the hotspot Conv2 |
+| decoder_channels | 32 | width of every refinement block and of the hotspot Conv2 |
 | levels | "12345" | levels of WCS-Net's mask decoder (Tab. 6: 5, 45, 345, 2345, 12345) |
 | correlation | "weighted" | "weighted" (Eq. 3), "concat", "xcorr" (Tab. 6) |
 | hotspot_branch | True | WCS-Net predicts the hotspot |
@@ -13,13 +13,14 @@ Model config fields (defaults from `default_model_config`, the paper's choices):
 | dtype | "float32" | computation dtype, "float32" or "bfloat16"; parameters and logits stay float32 |
 | depthwise_impl | "auto" | "auto", "grouped" or "shifted" (`wcs_jax.ops.depthwise`) |
 
-decoder_channels: the paper does not give the decoder's width. 64 is the width most
-saliency/segmentation decoders of its time give such residual refinement blocks, and
-wide enough for the level-5 block, which reads 352 (B2) to 2048 (ResNet-101) channels.
-It is not free: at 320 x 320 with EfficientNet-B2 (XLA counts, `tools/model_summary.py`)
-a tracked frame costs 7.17 GFLOP, of which the search encoder ~2.9 and the correlations
-and decoders ~4.3, most of that in the 160 x 160 level-1 block; decoder_channels=32
-brings the frame to 4.32 GFLOP (Gaze2Mask-Net 6.99 -> 4.27), a switch for speed.
+decoder_channels: the paper does not give the decoder's width; it does claim real-time
+tracking, and the width decides most of a tracked frame's cost. At 320 x 320 with
+EfficientNet-B2 (XLA counts, `tools/model_summary.py`) the search encoder costs ~2.9
+GFLOP and the correlations and decoders the rest, most of it in the 160 x 160 level-1
+block: 7.17 GFLOP per frame at width 64, 4.32 at 32 (Gaze2Mask-Net 6.99 -> 4.27). 32
+is the default: it keeps a tracked frame within one Keras EfficientNet-B2 forward pass
+on a CPU (`tools/benchmark.py --track`, README "Tracking"), and is still wider than
+the one-channel maps the blocks refine; 64 is one flag away for a GPU.
 
 The compute dtype is turned from its config name into a JAX dtype here and nowhere
 else; the modules take it as their `dtype` attribute.
@@ -44,7 +45,7 @@ def default_model_config() -> ml_collections.ConfigDict:
   """The paper's model: EfficientNet-B2, five levels, weighted correlation, both branches."""
   return ml_collections.ConfigDict(dict(
       backbone="efficientnet-b2",
-      decoder_channels=64,
+      decoder_channels=32,
       levels="12345",
       correlation="weighted",
       hotspot_branch=True,

@@ -34,7 +34,7 @@ class Gaze2MaskNet(nn.Module):
     depthwise_impl: formulation of the encoder's depth-wise convolutions.
   """
   backbone: str = "efficientnet-b2"
-  decoder_channels: int = 64
+  decoder_channels: int = 32
   dtype: Any = jnp.float32
   depthwise_impl: depthwise.Implementation = "auto"
 

@@ -17,7 +17,14 @@ Choices where the paper is silent, made once here for all three networks:
   bilinearly upsampled to the input resolution ("the map" of the paper is sigmoid of it).
 - `Up` is a bilinear resize, `R_j` an area-average resize, to the level's size
   (`wcs_jax.ops.resize`).
-- Convolution kernels use the encoders' He (fan-out) initialisation, biases zero.
+- Initialisation: the decoder convolutions use He initialisation over their fan-in
+  (variance 2 / (k * k * C_in), the ReLU-preserving scale of the forward pass), and a
+  convolution that produces logits (`head`, the hotspot Conv2's 1x1) starts at zero,
+  so every map starts at sigmoid(0) = 0.5 and the first steps train the decoder
+  instead of undoing saturated logits. (The encoders' Keras fan-out initialisation
+  gives a 1-channel 1x1 convolution weights of variance 2: logits of std ~50 at
+  initialisation, and a from-scratch smoke run spent most of its steps there.)
+- Biases start at zero.
 """
 from __future__ import annotations
 
@@ -27,8 +34,13 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from wcs_jax.models import layers
 from wcs_jax.ops import resize
+
+
+decoder_kernel_init = nn.initializers.variance_scaling(2.0, "fan_in", "truncated_normal")
+"""He initialisation over the fan-in, for every decoder convolution but the logit ones."""
+logit_kernel_init = nn.initializers.zeros_init()
+"""Initialisation of a convolution that produces logits: zero (see the module docstring)."""
 
 
 class Conv2(nn.Module):
@@ -37,18 +49,22 @@ class Conv2(nn.Module):
   Attributes:
     features: output channels (of the 1x1 convolution).
     hidden: channels of the 3x3 convolution.
+    logits: the 1x1 convolution produces logits (zero initialisation).
     dtype: computation dtype (parameters stay float32).
   """
   features: int
   hidden: int
+  logits: bool = False
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     """[B, h, w, C] -> [B, h, w, features]."""
-    x = layers.Conv(self.hidden, (3, 3), padding="SAME", dtype=self.dtype, name="conv3x3")(x)
+    x = nn.Conv(self.hidden, (3, 3), padding="SAME", kernel_init=decoder_kernel_init, dtype=self.dtype,
+                name="conv3x3")(x)
     x = nn.relu(x)
-    return layers.Conv(self.features, (1, 1), dtype=self.dtype, name="conv1x1")(x)
+    out_init = logit_kernel_init if self.logits else decoder_kernel_init
+    return nn.Conv(self.features, (1, 1), kernel_init=out_init, dtype=self.dtype, name="conv1x1")(x)
 
 
 class RefineBlock(nn.Module):
@@ -82,7 +98,7 @@ class RefineBlock(nn.Module):
       parts.append(up)
     if guidance is not None:
       parts.append(resize.resize_area(guidance, x.shape[1:3]).astype(self.dtype))
-    out = Conv2(self.channels, self.channels, self.dtype, name="conv2")(jnp.concatenate(parts, axis=-1))
+    out = Conv2(self.channels, self.channels, dtype=self.dtype, name="conv2")(jnp.concatenate(parts, axis=-1))
     return out if up is None else out + up
 
 
@@ -117,5 +133,5 @@ class RefinementDecoder(nn.Module):
     out = None
     for level, x in sorted(zip(self.levels, features), key=lambda p: -p[0]):
       out = RefineBlock(self.channels, self.dtype, name=f"refine{level}")(x, out, guidance)
-    logits = layers.Conv(1, (1, 1), dtype=self.dtype, name="head")(out)
+    logits = nn.Conv(1, (1, 1), kernel_init=logit_kernel_init, dtype=self.dtype, name="head")(out)
     return resize.logits_to_size(logits, out_size)

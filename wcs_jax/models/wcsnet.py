@@ -105,7 +105,7 @@ class HotspotDecoder(nn.Module):
     """[B, h3, w3, C], [B, h4, w4, C'] -> [B, H, W, 1] float32 hotspot logits."""
     c3 = c3.astype(self.dtype)
     x = jnp.concatenate([c3, resize.resize_like(c4.astype(self.dtype), c3)], axis=-1)
-    logits = refine.Conv2(1, self.channels, self.dtype, name="conv2")(x)
+    logits = refine.Conv2(1, self.channels, logits=True, dtype=self.dtype, name="conv2")(x)
     return resize.logits_to_size(logits, out_size)
 
 
@@ -123,7 +123,7 @@ class WCSNet(nn.Module):
     depthwise_impl: formulation of the encoder's depth-wise convolutions.
   """
   backbone: str = "efficientnet-b2"
-  decoder_channels: int = 64
+  decoder_channels: int = 32
   levels: str = "12345"
   correlation: str = "weighted"
   hotspot_branch: bool = True

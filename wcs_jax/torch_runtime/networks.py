@@ -33,7 +33,7 @@ CORRELATIONS = ("weighted", "concat", "xcorr")
 HOTSPOT_LEVELS = (3, 4)
 EGNET_LEVELS = (3, 4, 5)
 GAZE2MASK_LEVELS = (1, 2, 3, 4, 5)
-DEFAULT_MODEL_CONFIG = dict(backbone="efficientnet-b2", decoder_channels=64, levels="12345",
+DEFAULT_MODEL_CONFIG = dict(backbone="efficientnet-b2", decoder_channels=32, levels="12345",
                             correlation="weighted", hotspot_branch=True, mask_branch=True,
                             dtype="float32", depthwise_impl="auto")
 
@@ -71,7 +71,7 @@ def build_encoder(arch: str, in_channels: int = 3) -> nn.Module:
 class EGNet(nn.Module):
   """Eye-gaze network (Eq. 1): image [B, 3, H, W] -> gaze logits [B, 1, H, W]."""
 
-  def __init__(self, backbone: str = "efficientnet-b2", decoder_channels: int = 64):
+  def __init__(self, backbone: str = "efficientnet-b2", decoder_channels: int = 32):
     super().__init__()
     self.encoder = build_encoder(backbone, 3)
     channels = level_channels(backbone)
@@ -86,7 +86,7 @@ class EGNet(nn.Module):
 class Gaze2MaskNet(nn.Module):
   """Gaze-to-mask network (Eq. 2): image [B, 3, H, W], gaze [B, 1, H, W] -> mask logits [B, 1, H, W]."""
 
-  def __init__(self, backbone: str = "efficientnet-b2", decoder_channels: int = 64):
+  def __init__(self, backbone: str = "efficientnet-b2", decoder_channels: int = 32):
     super().__init__()
     self.encoder = build_encoder(backbone, 4)
     self.decoder = decoders.RefinementDecoder(GAZE2MASK_LEVELS, level_channels(backbone), decoder_channels,
@@ -122,7 +122,7 @@ class WCSNet(nn.Module):
       the fields of `wcs_jax.models.wcsnet.WCSNet`.
   """
 
-  def __init__(self, backbone: str = "efficientnet-b2", decoder_channels: int = 64, levels: str = "12345",
+  def __init__(self, backbone: str = "efficientnet-b2", decoder_channels: int = 32, levels: str = "12345",
                correlation: str = "weighted", hotspot_branch: bool = True, mask_branch: bool = True):
     super().__init__()
     resolve_model_config(dict(backbone=backbone, decoder_channels=decoder_channels, levels=levels,
