@@ -71,9 +71,14 @@ def assert_same_run(rows_a, rows_b, state_a, state_b, *, learning_rate: float) -
   under 1e-3 of the mean parameter. A real fault (per-device batch-norm statistics, a
   gradient not averaged over devices, a batch split wrongly) breaks the first-step
   checks by orders of magnitude.
+
+  The decoders' logit convolutions start at zero, so the first-step loss is the same
+  for any encoder (every logit 0: ln 2 per pixel, summed in float32 in a different
+  order on each layout, hence its 3e-5); the first-step gradient norm is where the
+  encoder, its batch-norm statistics and the gradient averaging show.
   """
   import numpy as np  # pylint: disable=g-import-not-at-top
-  np.testing.assert_allclose(rows_b[0]["loss"], rows_a[0]["loss"], rtol=1e-5)
+  np.testing.assert_allclose(rows_b[0]["loss"], rows_a[0]["loss"], rtol=3e-5)
   np.testing.assert_allclose(rows_b[0]["grad_norm"], rows_a[0]["grad_norm"], rtol=1e-4)
   np.testing.assert_allclose([r["loss"] for r in rows_b], [r["loss"] for r in rows_a], rtol=1e-3)
   x = np.concatenate([np.ravel(v) for v in jax.tree.leaves(state_a["params"])])

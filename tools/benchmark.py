@@ -393,6 +393,14 @@ def train_section(args: argparse.Namespace) -> str:
     start = time.perf_counter()
     compiled = step.lower(state, data).compile()
     compile_s = time.perf_counter() - start
+    need_gb = _step_memory_gb(compiled)
+    free_gb = _free_memory_gb()
+    if need_gb is not None and free_gb is not None and jax.default_backend() == "cpu" and need_gb > free_gb:
+      # Running it would only get the process killed by the kernel's OOM killer.
+      rows.append([stage, network, batch, f"does not fit: needs {need_gb:.1f} GB, {free_gb:.1f} GB free", "",
+                   f"{compile_s:.0f}", f"{need_gb:.1f}"])
+      del state, data, compiled, step
+      continue
     state, _ = compiled(state, data)  # warm-up
     times = []
     for _ in range(args.train_repeats):
@@ -401,13 +409,37 @@ def train_section(args: argparse.Namespace) -> str:
       jax.block_until_ready(metrics)
       times.append(time.perf_counter() - start)
     step_s = sorted(times)[len(times) // 2]
-    rows.append([stage, network, batch, f"{step_s:.2f}", f"{batch / step_s:.1f}", f"{compile_s:.0f}"])
+    rows.append([stage, network, batch, f"{step_s:.2f}", f"{batch / step_s:.1f}", f"{compile_s:.0f}",
+                 "?" if need_gb is None else f"{need_gb:.1f}"])
     del state, data, compiled, step
   devices = f"{jax.device_count()} x {jax.devices()[0].device_kind}"
   title = (f"Training step, {args.train_backbone}, {args.train_size}x{args.train_size}, {args.train_dtype}, "
            f"{devices}, load average {os.getloadavg()[0]:.1f}, median of {args.train_repeats}:")
-  return title + "\n\n" + _markdown(["stage", "network", "global batch", "step (s)", "examples/s", "compile (s)"],
-                                      rows)
+  return title + "\n\n" + _markdown(["stage", "network", "global batch", "step (s)", "examples/s", "compile (s)",
+                                       "step memory (GB)"], rows)
+
+
+def _step_memory_gb(compiled) -> float | None:
+  """What XLA allocates for one call of a compiled step (arguments, outputs, temporaries;
+  donated arguments counted once), in GB; None where the backend does not say."""
+  try:
+    stats = compiled.memory_analysis()
+  except (NotImplementedError, RuntimeError, AttributeError):
+    return None
+  if stats is None:
+    return None
+  total = (stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes
+           - stats.alias_size_in_bytes)
+  return total / 2**30
+
+
+def _free_memory_gb() -> float | None:
+  """Memory available to a new allocation on this host (psutil), in GB."""
+  try:
+    import psutil  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    return None
+  return psutil.virtual_memory().available / 2**30
 
 
 # ------------------------------------------------------------------------------- torch
