@@ -12,17 +12,20 @@ in minutes, with no download. The workdir then holds everything the tracker need
 
 Small size: EfficientNet-B0, decoder width 16, 96x96 inputs, batch 8, no ImageNet
 backbone; WCS-Net at Adam 1e-3 (the paper's 1e-4 is for an ImageNet-initialised
-encoder; from scratch it learns too slowly for a smoke run). Overrides:
+encoder; from scratch it learns too slowly for a smoke run), 3000 steps on pairs of
+128 synthetic videos (3/4) and synthetic SALICON (1/4). Overrides:
 `--config.total_steps=N` / `--config.batch_size=B` apply to every stage when > 0,
 `--config.seed` to all; a single stage's field is `--config.wcsnet.total_steps=N`.
 
-Measured (this machine: 2 shared cores at load average 8-12, 1 CPU device), 46m41s
-for the whole chain: EG-Net loss 1.97 at step 10 -> 0.118 at 200; Gaze2Mask-Net 14.9 ->
-0.433; WCS-Net 14.0 -> 0.295 at 600 (hotspot term 0.085, mask term 0.210). Held-out
-check (`python -m wcs_jax.training.evaluation --workdir runs/smoke`, 128 pairs of the
-synthetic validation split): mask IoU 0.393, hotspot hit rate 0.317 (train split: 0.592
-and 0.270): the chain trains end to end, but this short run does not make a good
-tracker (the target of tracking J >= 0.8 on held-out synthetic videos is not reached).
+Measured (this machine: 2 cores, quiet, 1 CPU device), 25m57s for the whole chain:
+EG-Net loss 0.613 at step 10 -> 0.049 at 200; Gaze2Mask-Net 0.534 -> 0.015; WCS-Net
+0.678 -> 0.032 at 3000 (hotspot term 0.009, mask term 0.024). The tracker it gives
+follows six held-out synthetic videos from their first masks with J mean 0.953
+(`WCS_SMOKE_WORKDIR=runs/smoke pytest tests/test_tracker.py -k smoke`); held-out pairs
+(`python -m wcs_jax.training.evaluation --workdir runs/smoke`): mask IoU 0.887.
+
+`configs/smoke.py:short` (64x64, 5 + 5 + 500 steps, ~3 min) is the learning test of
+the CI (tests/test_learning.py: J >= 0.5 on the same videos; measured 0.72).
 """
 import pathlib
 import sys
