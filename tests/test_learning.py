@@ -3,8 +3,8 @@ from scratch by the user's command, gives a tracker that follows synthetic video
 never saw.
 
 The full chain (`configs/smoke.py`) is held to J >= 0.8 by
-tests/test_tracker.py::test_smoke_trained_tracker_follows_synthetic_videos when
-WCS_SMOKE_WORKDIR points to its workdir; this shorter run (64 x 64 crops, a short
+tests/test_tracker.py::test_smoke_trained_tracker_follows_held_out_synthetic_videos
+when WCS_SMOKE_WORKDIR points to its workdir; this shorter run (64 x 64 crops, a short
 WCS-Net stage) is held to a lower bar. An untrained WCS-Net scores J = 0 here: its
 logit convolutions start at zero, so no pixel passes sigmoid > 0.5.
 """

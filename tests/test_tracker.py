@@ -16,7 +16,6 @@ import tracking_testing
 import train_testing
 from input_pipeline import hotspot as hotspot_lib
 from input_pipeline import pairs
-from input_pipeline import synthetic
 from wcs_jax.inference import compose
 from wcs_jax.inference import backend as backend_lib
 from wcs_jax.inference import crops
