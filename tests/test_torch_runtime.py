@@ -121,6 +121,21 @@ def test_resize_matches_jax():
                                err_msg=f"area {size} -> {target}")
 
 
+def test_keras_strided_conv_is_conv_after_correct_pad():
+  # Even, odd and mixed sides, kernels 1 ... 7, dense and depth-wise: the implicit
+  # padding (symmetric, then a cut) equals Keras's explicit asymmetric zero padding.
+  rng = np.random.default_rng(0)
+  for (h, w), k, groups in (((16, 16), 3, 4), ((16, 16), 5, 4), ((15, 15), 3, 1), ((15, 16), 5, 1),
+                            ((16, 9), 7, 4), ((10, 11), 3, 1), ((2, 3), 3, 4)):
+    convolution = torch.nn.Conv2d(4, 8, k, stride=2, padding=0, groups=groups)
+    x = torch.from_numpy(rng.normal(size=(2, 4, h, w)).astype(np.float32))
+    with torch.no_grad():
+      expected = convolution(torch.nn.functional.pad(x, layers.correct_pad((h, w), k)))
+      got = layers.keras_strided_conv(convolution, x)
+    assert got.shape == expected.shape, ((h, w), k)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-6, err_msg=f"{(h, w)} k={k}")
+
+
 def test_correlation_ops_match_jax():
   rng = np.random.default_rng(0)
   template = rng.normal(size=(2, 9, 10, 5)).astype(np.float32)

@@ -93,6 +93,10 @@ class OutputWriter:
   """
 
   QUEUE_FRAMES = 2
+  # zlib level of the mask and hotspot PNGs. The writer shares the CPU with the network;
+  # at 854x480, level 1 encodes a mask in ~0.8 ms and a hotspot map in ~1.6 ms instead
+  # of PIL's default 6's ~2.2 and ~4.3 ms, for files ~1.5x larger.
+  PNG_COMPRESS_LEVEL = 1
 
   def __init__(self, output: str | os.PathLike, width: int, height: int, fps: float | None,
                objects: list[dict], overlay_video: bool = True, background: bool = True):
@@ -135,8 +139,8 @@ class OutputWriter:
   def _write_now(self, index: int, frame: np.ndarray, labels: np.ndarray, hotspot: np.ndarray,
                  records: list[compose.ObjectRecord]) -> None:
     name = f"{index:05d}.png"
-    mask_io.write_palette_png(self.masks_dir / name, labels)
-    map_io.write_map(self.hotspots_dir / name, hotspot)
+    mask_io.write_palette_png(self.masks_dir / name, labels, compress_level=self.PNG_COMPRESS_LEVEL)
+    map_io.write_map(self.hotspots_dir / name, hotspot, compress_level=self.PNG_COMPRESS_LEVEL)
     separator = ",\n" if self._written else ""
     self._json.write(separator + json.dumps({"frame": index, "objects": [r.to_json() for r in records]}))
     if self._video is not None:

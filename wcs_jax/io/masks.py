@@ -142,12 +142,14 @@ def read_binary_mask(path: str | os.PathLike) -> np.ndarray:
   return values >= BINARY_THRESHOLD
 
 
-def write_palette_png(path: str | os.PathLike, label_map: np.ndarray) -> None:
+def write_palette_png(path: str | os.PathLike, label_map: np.ndarray, compress_level: int = 6) -> None:
   """Writes object ids as a palette PNG with the DAVIS palette.
 
   Args:
     path: output file; its folder is created if missing.
     label_map: `[H, W]` integer or bool ids in 0..255, 0 = background.
+    compress_level: zlib level 0..9 (PIL's default 6; 1 encodes an 854x480 mask ~3x
+      faster, files ~1.5x larger).
 
   Raises:
     ValueError: not a 2-D integer/bool array, or ids outside 0..255.
@@ -164,4 +166,4 @@ def write_palette_png(path: str | os.PathLike, label_map: np.ndarray) -> None:
   image = Image.frombytes("P", (width, height), np.ascontiguousarray(label_map, np.uint8).tobytes())
   image.putpalette(davis_palette().tobytes())
   path.parent.mkdir(parents=True, exist_ok=True)
-  image.save(path)
+  image.save(path, compress_level=compress_level)

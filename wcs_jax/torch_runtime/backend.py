@@ -53,11 +53,11 @@ class TorchBackend:
 
   def gaze(self, image: np.ndarray) -> np.ndarray:
     """EG-Net: `[B, S, S, 3]` -> gaze map E `[B, S, S]` in [0, 1]."""
-    return _sigmoid(self.runtime.egnet(image))
+    return self.runtime.egnet(image, probabilities=True)[..., 0]
 
   def gaze_to_mask(self, image: np.ndarray, gaze: np.ndarray) -> np.ndarray:
     """Gaze2Mask-Net: `[B, S, S, 3]`, `[B, S, S, 1]` -> mask M `[B, S, S]` in [0, 1]."""
-    return _sigmoid(self.runtime.gaze2mask(image, gaze))
+    return self.runtime.gaze2mask(image, gaze, probabilities=True)[..., 0]
 
   def encode_template(self, image: np.ndarray, mask: np.ndarray, hotspot: np.ndarray) -> TemplateCode:
     """WCS-Net's template code of B objects (opaque to the tracker)."""
@@ -65,13 +65,6 @@ class TorchBackend:
 
   def track(self, code: TemplateCode, search: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """One frame for B objects: `[B, S, S, 3]` -> (mask, hotspot) `[B, S, S]`, hotspot None if off."""
-    mask, hotspot = self.runtime.track(code, search)
-    return _sigmoid(mask), None if hotspot is None else _sigmoid(hotspot)
+    mask, hotspot = self.runtime.track(code, search, probabilities=True)
+    return mask[..., 0], None if hotspot is None else hotspot[..., 0]
 
-
-def _sigmoid(logits: np.ndarray) -> np.ndarray:
-  """[B, S, S, 1] logits -> [B, S, S] float32 probabilities (as `jax.nn.sigmoid`)."""
-  x = logits[..., 0].astype(np.float32)
-  # exp of a negative number only: no overflow for large |logits|.
-  e = np.exp(-np.abs(x))
-  return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.float32)

@@ -52,8 +52,9 @@ class MBConv(nn.Module):
     if self.args.expand_ratio != 1:
       x = F.silu(self.expand_bn(self.expand_conv(x)))
     if self.args.stride == 2:
-      x = layers.keras_pad(x, self.args.kernel_size)
-    x = F.silu(self.bn(self.dwconv(x)))
+      x = F.silu(self.bn(layers.keras_strided_conv(self.dwconv, x)))
+    else:
+      x = F.silu(self.bn(self.dwconv(x)))
     se = torch.mean(x, dim=(2, 3), keepdim=True)
     se = torch.sigmoid(self.se_expand(F.silu(self.se_reduce(se))))
     x = self.project_bn(self.project_conv(x * se))
@@ -100,7 +101,7 @@ class EfficientNet(nn.Module):
     if x.shape[1] != self.in_channels:
       raise ValueError(f"{self.arch} expects {self.in_channels} input channels, got shape {tuple(x.shape)}")
     x = (x - self.mean) / self.std
-    x = F.silu(self.stem_bn(self.stem_conv(layers.keras_pad(x, 3))))
+    x = F.silu(self.stem_bn(layers.keras_strided_conv(self.stem_conv, x)))
     levels = []
     for name in self.block_names:
       x = getattr(self, name)(x)

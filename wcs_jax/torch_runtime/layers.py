@@ -36,9 +36,34 @@ def correct_pad(in_size: tuple[int, int], kernel_size: int) -> tuple[int, int, i
   return left, right, top, bottom
 
 
-def keras_pad(x: torch.Tensor, kernel_size: int) -> torch.Tensor:
-  """Pads [B, C, H, W] with zeros as Keras does before a stride-2 'valid' convolution."""
-  return F.pad(x, correct_pad((x.shape[-2], x.shape[-1]), kernel_size))
+def keras_strided_conv(convolution: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+  """`convolution` (stride 2, no padding of its own) after Keras's `correct_pad`.
+
+  Same result as `convolution(F.pad(x, correct_pad(...)))` without materialising the
+  padded input (for block2a of B2 at 320 that copy was ~10% of a frame): the
+  convolution pads symmetrically inside its kernel instead. Where Keras pads one
+  pixel less before than after (an even side), the symmetric padding is the "after"
+  amount rounded up to the parity of "before", i.e. "before" + 2, which starts the
+  stride-2 sampling grid one output early; that first output and any extra one at the
+  end are then cut off, and the result copied into a dense channels_last tensor (a
+  strided view slowed the following layers more than the small copy costs).
+
+  Args:
+    convolution: stride 2, `padding=0`, odd square kernel k.
+    x: [B, C, H, W].
+
+  Returns:
+    [B, C_out, (H + top + bottom - k) // 2 + 1, (W + left + right - k) // 2 + 1].
+  """
+  k = convolution.kernel_size[0]
+  left, right, top, bottom = correct_pad((x.shape[-2], x.shape[-1]), k)
+  pad_h, pad_w = (before + 2 * ((after - before + 1) // 2) for before, after in ((top, bottom), (left, right)))
+  y = F.conv2d(x, convolution.weight, convolution.bias, stride=convolution.stride,
+               padding=(pad_h, pad_w), groups=convolution.groups)
+  start_h, start_w = (pad_h - top) // 2, (pad_w - left) // 2
+  out_h = (x.shape[-2] + top + bottom - k) // 2 + 1
+  out_w = (x.shape[-1] + left + right - k) // 2 + 1
+  return y[:, :, start_h:start_h + out_h, start_w:start_w + out_w].contiguous(memory_format=torch.channels_last)
 
 
 def conv(in_channels: int, out_channels: int, kernel_size: int, *, stride: int = 1,
@@ -46,8 +71,8 @@ def conv(in_channels: int, out_channels: int, kernel_size: int, *, stride: int =
   """A convolution with the padding of the JAX model, where it can be built in.
 
   Stride 1: TensorFlow "SAME", symmetric `k // 2` for odd kernels. Stride 2: no
-  padding; EfficientNet's callers apply `keras_pad` first (its amount depends on the
-  input size's parity), ResNet's stride-2 1x1 convolutions are 'valid' anyway.
+  padding; EfficientNet's callers run it through `keras_strided_conv` (its padding
+  depends on the input size's parity), ResNet's stride-2 1x1 convolutions are 'valid' anyway.
   """
   if kernel_size % 2 != 1:
     raise ValueError(f"only odd kernel sizes are supported, got {kernel_size}")

@@ -92,13 +92,15 @@ class Runtime:
     with torch.inference_mode(), autocast:
       return self._calls[name](*args)
 
-  def egnet(self, image: np.ndarray) -> np.ndarray:
-    """[B, H, W, 3] RGB in [0, 1] -> [B, H, W, 1] gaze logits (Eq. 1)."""
-    return _to_numpy(self._call("egnet", _to_torch(image, "image", 3)))
+  def egnet(self, image: np.ndarray, probabilities: bool = False) -> np.ndarray:
+    """[B, H, W, 3] RGB in [0, 1] -> [B, H, W, 1] gaze logits (Eq. 1), or their sigmoid."""
+    return _to_numpy(self._call("egnet", _to_torch(image, "image", 3)), probabilities)
 
-  def gaze2mask(self, image: np.ndarray, gaze: np.ndarray) -> np.ndarray:
-    """[B, H, W, 3] image, [B, H, W, 1] gaze map in [0, 1] -> [B, H, W, 1] mask logits (Eq. 2)."""
-    return _to_numpy(self._call("gaze2mask", _to_torch(image, "image", 3), _to_torch(gaze, "gaze", 1)))
+  def gaze2mask(self, image: np.ndarray, gaze: np.ndarray, probabilities: bool = False) -> np.ndarray:
+    """[B, H, W, 3] image, [B, H, W, 1] gaze map in [0, 1] -> [B, H, W, 1] mask logits (Eq. 2),
+    or their sigmoid."""
+    return _to_numpy(self._call("gaze2mask", _to_torch(image, "image", 3), _to_torch(gaze, "gaze", 1)),
+                     probabilities)
 
   def encode_template(self, template_image: np.ndarray, template_mask: np.ndarray,
                       template_hotspot: np.ndarray) -> TemplateCode:
@@ -113,11 +115,14 @@ class Runtime:
                       _to_torch(template_mask, "template_mask", 1),
                       _to_torch(template_hotspot, "template_hotspot", 1))
 
-  def track(self, code: TemplateCode, search_image: np.ndarray
+  def track(self, code: TemplateCode, search_image: np.ndarray, probabilities: bool = False
             ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """One frame: [B, S, S, 3] search crop -> (mask, hotspot) [B, S, S, 1] logits, None if off."""
+    """One frame: [B, S, S, 3] search crop -> (mask, hotspot) [B, S, S, 1] logits, None if off.
+
+    With `probabilities`, their sigmoid (computed by PyTorch: ~20x faster than numpy's).
+    """
     mask, hotspot = self._call("track", code, _to_torch(search_image, "search_image", 3))
-    return (None if mask is None else _to_numpy(mask)), (None if hotspot is None else _to_numpy(hotspot))
+    return tuple(None if t is None else _to_numpy(t, probabilities) for t in (mask, hotspot))
 
 
 class _TracedTrack:
@@ -179,6 +184,10 @@ def _to_torch(x: np.ndarray, name: str, channels: int) -> torch.Tensor:
   return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).permute(0, 3, 1, 2)
 
 
-def _to_numpy(t: torch.Tensor) -> np.ndarray:
-  """[B, C, H, W] -> [B, H, W, C] float32 numpy."""
-  return np.ascontiguousarray(t.float().permute(0, 2, 3, 1).numpy())
+def _to_numpy(t: torch.Tensor, sigmoid: bool = False) -> np.ndarray:
+  """[B, C, H, W] (logits) -> [B, H, W, C] float32 numpy, or their sigmoid."""
+  t = t.float()
+  if sigmoid:
+    with torch.inference_mode():
+      t = torch.sigmoid(t)
+  return np.ascontiguousarray(t.permute(0, 2, 3, 1).numpy())
