@@ -319,6 +319,29 @@ def test_random_variables_have_the_networks_structure_and_flax_default_scales():
 
 # ------------------------------------------------------------------ outputs
 
+def test_overlay_is_the_documented_blend_and_leaves_other_pixels_alone():
+  rng = np.random.default_rng(0)
+  frame = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+  labels = np.zeros((40, 60), np.uint8)
+  labels[5:12, 8:20] = 1
+  labels[30:35, 40:55] = 2
+  hotspot = np.zeros((40, 60), np.float32)
+  hotspot[10:25, 15:30] = rng.uniform(0, 1, (15, 15))
+  got = outputs.overlay(frame, labels, hotspot).astype(np.float64)
+  # Reference in float64: tint, round, then blend with the JET colour of round(255 h).
+  palette = mask_io.davis_palette().astype(np.float64)
+  tinted = np.where(labels[..., None] > 0,
+                    np.round((1 - outputs.MASK_ALPHA) * frame + outputs.MASK_ALPHA * palette[labels]), frame)
+  jet = cv2.applyColorMap(np.arange(256, dtype=np.uint8)[:, None], cv2.COLORMAP_JET)[:, 0, ::-1]
+  heat = jet[np.round(hotspot * 255).astype(int)].astype(np.float64)
+  weight = (outputs.HOTSPOT_ALPHA * hotspot)[..., None]
+  expected = (1 - weight) * tinted + weight * heat
+  np.testing.assert_allclose(got, expected, atol=1.0)   # rounding of the two uint8 steps
+  untouched = (labels == 0) & (hotspot == 0)
+  np.testing.assert_array_equal(got[untouched], frame[untouched])
+  assert np.abs(got - frame).max() > 50   # the blend did something
+
+
 def test_output_writer_streams_in_order_and_reports_worker_errors(tmp_path):
   record = compose.ObjectRecord(id=1, hotspot=(2, 1), bbox=(0, 0, 3, 2), area=4)
   frame = np.zeros((4, 6, 3), np.uint8)

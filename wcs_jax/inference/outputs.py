@@ -48,6 +48,12 @@ def _palette_lut() -> np.ndarray:
 def overlay(frame: np.ndarray, labels: np.ndarray, hotspot: np.ndarray) -> np.ndarray:
   """The overlay frame: masks tinted, hotspot heat blended.
 
+  Each object's pixels become `(1 - MASK_ALPHA) * frame + MASK_ALPHA * colour`; then
+  every pixel is blended with the JET colour of its hotspot value h with weight
+  `HOTSPOT_ALPHA * h`. Only the boxes around the labelled pixels and around the
+  non-zero hotspot values are computed (elsewhere the frame is unchanged), which keeps
+  this ~10 ms of CPU per 854x480 frame off the cores the network needs.
+
   Args:
     frame: `[H, W, 3]` uint8 RGB.
     labels: `[H, W]` uint8 object ids.
@@ -56,13 +62,29 @@ def overlay(frame: np.ndarray, labels: np.ndarray, hotspot: np.ndarray) -> np.nd
   Returns:
     `[H, W, 3]` uint8 RGB.
   """
-  colours = cv2.LUT(cv2.merge([labels, labels, labels]), _palette_lut())
-  tinted = cv2.addWeighted(frame, 1 - MASK_ALPHA, colours, MASK_ALPHA, 0.0)
-  out = cv2.copyTo(tinted, labels, frame.copy())
-  heat_u8 = cv2.convertScaleAbs(hotspot, alpha=255.0)
-  heat = cv2.cvtColor(cv2.applyColorMap(heat_u8, cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
-  weight = np.clip(hotspot, 0.0, 1.0) * np.float32(HOTSPOT_ALPHA)
-  return cv2.blendLinear(out, heat, 1.0 - weight, weight)
+  out = frame.copy()
+  box = _nonzero_box(labels)
+  if box is not None:
+    ids = labels[box]
+    colours = cv2.LUT(cv2.merge([ids, ids, ids]), _palette_lut())
+    tinted = cv2.addWeighted(frame[box], 1 - MASK_ALPHA, colours, MASK_ALPHA, 0.0)
+    np.copyto(out[box], tinted, where=ids[..., None] > 0)
+  hotspot = np.asarray(hotspot, np.float32)
+  box = _nonzero_box((hotspot > 0).view(np.uint8))
+  if box is not None:
+    values = np.ascontiguousarray(hotspot[box])
+    heat_u8 = cv2.convertScaleAbs(values, alpha=255.0)
+    heat = cv2.cvtColor(cv2.applyColorMap(heat_u8, cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+    weight = np.clip(values, 0.0, 1.0) * np.float32(HOTSPOT_ALPHA)
+    out[box] = cv2.blendLinear(np.ascontiguousarray(out[box]), heat, 1.0 - weight, weight)
+  return out
+
+
+def _nonzero_box(values: np.ndarray) -> tuple[slice, slice] | None:
+  """(rows, columns) slices of the smallest box holding every non-zero pixel of a
+  `[H, W]` uint8 map, or None if there is none."""
+  x, y, w, h = cv2.boundingRect(values)
+  return (slice(y, y + h), slice(x, x + w)) if w and h else None
 
 
 def _even(frame: np.ndarray) -> np.ndarray:
