@@ -18,7 +18,8 @@ Sections
   TensorFlow in the same run.
 - `--track`: the tracker's time per frame split into network, crop/paste and I/O on an
   854x480 video (default a synthetic one), at the default model (EfficientNet-B2,
-  S = 320) with random weights, for 1 and 2 objects, beside `keras.applications`
+  S = 320) with random weights, for 1 and 2 objects, with the JAX and the PyTorch
+  backend taking turns, beside `keras.applications`
   EfficientNetB2 (weights=None) on TensorFlow at 320x320 in the same run; with
   `--track-memory-frames N`, the RSS after 100 and after N frames of a long stream.
 - `--train`: compile time, step time and examples/s of every training stage's update
@@ -28,7 +29,7 @@ Sections
 - `--torch`: WCS-Net's per-frame `track` on JAX and on the PyTorch runtime
   (`wcs_jax.torch_runtime`: float32 / bfloat16 autocast, eager / traced graph /
   torch.compile, PyTorch thread counts) with the same random weights, interleaved in one run, with each variant's
-  difference from JAX; then the tracker's per-frame time with each backend.
+  difference from JAX.
 """
 import argparse
 import contextlib
@@ -211,6 +212,12 @@ def add_track_flags(parser: argparse.ArgumentParser) -> None:
   group.add_argument("--track-frames", type=int, default=40, help="frames tracked per run (default 40)")
   group.add_argument("--track-objects", default="1,2",
                      help="comma-separated object counts, one run each (default 1,2)")
+  group.add_argument("--track-backends", default="jax,torch",
+                     help="comma-separated backends, jax and/or torch (the PyTorch runtime, float32 "
+                          "traced graph, of an export of the same random weights; default jax,torch)")
+  group.add_argument("--track-rounds", type=int, default=3,
+                     help="runs per backend and object count, the backends taking turns so that a "
+                          "drifting machine slows all alike; the median run is reported (default 3)")
   group.add_argument("--track-backbone", default="efficientnet-b2", help="backbone (default efficientnet-b2)")
   group.add_argument("--track-size", type=int, default=320, help="crop side S (default 320)")
   group.add_argument("--track-repeats", type=int, default=20,
@@ -221,6 +228,25 @@ def add_track_flags(parser: argparse.ArgumentParser) -> None:
   group.add_argument("--track-memory-backbone", default="efficientnet-b0",
                      help="backbone of the memory run (default efficientnet-b0 at S = 64, decoder "
                           "width 8: memory is about streaming, not the model)")
+
+
+def _random_networks(backbone: str, size: int):
+  """(models, variables, model config) of all three networks with untrained weights."""
+  from wcs_jax.inference import backend as backend_lib  # pylint: disable=g-import-not-at-top
+  from wcs_jax.models import build  # pylint: disable=g-import-not-at-top
+  config = build.resolve_model_config({"backbone": backbone})
+  models = {name: build.from_config(config, name) for name in build.NETWORKS}
+  variables = {name: backend_lib.random_variables(model, size, seed)
+               for seed, (name, model) in enumerate(models.items())}
+  return models, variables, config
+
+
+def _export_for_torch(directory: pathlib.Path, variables: dict, config, size: int) -> pathlib.Path:
+  """`tools/convert_to_torch.py`'s export of random Flax variables; returns its folder."""
+  from wcs_jax.torch_runtime import convert  # pylint: disable=g-import-not-at-top
+  convert.export_flax_variables(directory, variables, {name: dict(config) for name in variables},
+                                {"training_config": {"input": {"image_size": size}}})
+  return directory
 
 
 def _synthetic_track_video(root: pathlib.Path, num_frames: int):
@@ -237,7 +263,8 @@ def _synthetic_track_video(root: pathlib.Path, num_frames: int):
 
 def track_section(args: argparse.Namespace) -> str:
   """Per-frame time of the tracker split into network, crop/paste and I/O, random weights,
-  beside `keras.applications.EfficientNetB2` (weights=None) on TensorFlow in the same run."""
+  with each backend (JAX; the PyTorch runtime on an export of the same weights), beside
+  `keras.applications.EfficientNetB2` (weights=None) on TensorFlow in the same run."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.config.set_visible_devices([], "GPU")
@@ -245,23 +272,34 @@ def track_section(args: argparse.Namespace) -> str:
   from wcs_jax.inference import session  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference.backend import JaxBackend  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference.tracker import Tracker, TrackerConfig  # pylint: disable=g-import-not-at-top
-  from wcs_jax.io import masks as mask_io  # pylint: disable=g-import-not-at-top
   from wcs_jax.io.video import FrameReader  # pylint: disable=g-import-not-at-top
   from wcs_jax.models import keras_import  # pylint: disable=g-import-not-at-top
 
+  names = args.track_backends.split(",")
+  if not names or set(names) - {"jax", "torch"} or len(set(names)) != len(names):
+    raise SystemExit(f"--track-backends: expected jax and/or torch, got {args.track_backends!r}")
+  if args.track_rounds < 1:
+    raise SystemExit(f"--track-rounds: expected a positive count, got {args.track_rounds}")
   size = args.track_size
   keras_model = keras_import.build_keras_model("efficientnet-b2")
   keras_input = tf.constant(np.random.default_rng(0).uniform(0, 255, (1, size, size, 3)).astype(np.float32))
   keras_forward = tf.function(lambda t: keras_model(t, training=False))
-  # Keras is timed before and after each tracker run (a shared machine's speed drifts),
-  # and each ratio uses the mean of the two medians around its run.
+  # Keras is timed before and after each object count's runs (a shared machine's speed
+  # drifts), and each ratio uses the mean of the two medians around them.
   keras_ms = [_median_ms(lambda: keras_forward(keras_input).numpy(), args.track_repeats)]
 
-  backend = JaxBackend.random({"backbone": args.track_backbone}, size)
-  tracker = Tracker(backend, TrackerConfig(image_size=size))
+  models, variables, config = _random_networks(args.track_backbone, size)
   rows = []
   with tempfile.TemporaryDirectory(prefix="benchmark_track_") as tmp:
     tmp = pathlib.Path(tmp)
+    trackers = {}
+    for name in names:
+      if name == "jax":
+        backend = JaxBackend(models, variables, size)
+      else:
+        from wcs_jax.torch_runtime.backend import TorchBackend  # pylint: disable=g-import-not-at-top
+        backend = TorchBackend(_export_for_torch(tmp / "export", variables, config, size))
+      trackers[name] = Tracker(backend, TrackerConfig(image_size=size))
     if args.track_input:
       source, mask = args.track_input, None
     else:
@@ -275,25 +313,32 @@ def track_section(args: argparse.Namespace) -> str:
         init = dict(init="mask", mask=np.where(mask <= count, mask, 0).astype(np.uint8))
       else:  # clicks spread over the frame's centre row
         init = dict(init="click", clicks=[((k + 1) * width / (count + 1), height / 2) for k in range(count)])
-      # A first short run compiles the networks for this object count.
-      session.track_to_folder(tracker, reader, tmp / f"warm{count}", max_frames=3, progress=False, **init)
-      summary = session.track_to_folder(tracker, reader, tmp / f"out{count}", max_frames=args.track_frames,
-                                        progress=False, **init)
+      runs = {name: [] for name in names}
+      for name, tracker in trackers.items():  # a short run compiles / traces for this object count
+        session.track_to_folder(tracker, reader, tmp / f"warm_{name}{count}", max_frames=3, progress=False, **init)
+      for round_index in range(args.track_rounds):
+        for name, tracker in trackers.items():
+          runs[name].append(session.track_to_folder(tracker, reader, tmp / f"out_{name}{count}_{round_index}",
+                                                    max_frames=args.track_frames, progress=False, **init))
       keras_ms.append(_median_ms(lambda: keras_forward(keras_input).numpy(), args.track_repeats))
       keras_run_ms = (keras_ms[-2] + keras_ms[-1]) / 2
-      overhead = summary.crop_paste / summary.network
-      rows.append([count, f"{summary.network * 1e3:.1f}", f"{summary.crop_paste * 1e3:.2f}",
-                   f"{100 * overhead:.1f}%", f"{summary.io * 1e3:.1f}",
-                   f"{summary.network * 1e3 / keras_run_ms:.2f}",
-                   f"{1 / (summary.network + summary.crop_paste + summary.io):.1f}"])
+      medians = {name: {part: float(np.median([getattr(s, part) for s in summaries]))
+                        for part in ("network", "crop_paste", "io")} for name, summaries in runs.items()}
+      for name, m in medians.items():
+        reference = medians.get("jax", m)["network"]
+        rows.append([count, name, f"{m['network'] * 1e3:.1f}", f"{m['crop_paste'] * 1e3:.2f}",
+                     f"{100 * m['crop_paste'] / m['network']:.1f}%", f"{m['io'] * 1e3:.1f}",
+                     f"{m['network'] * 1e3 / keras_run_ms:.2f}", f"{reference / m['network']:.2f}",
+                     f"{1 / (m['network'] + m['crop_paste'] + m['io']):.1f}"])
   title = (f"Tracker, {width}x{height} video, {args.track_backbone}, S = {size}, random weights, "
            f"JAX on {jax.default_backend()}, {os.cpu_count()} CPU cores; mean per tracked frame over "
-           f"{args.track_frames - 1} frames. Keras EfficientNetB2 (include_top=False, weights=None) "
-           f"forward on TensorFlow, 1x{size}x{size}, same run, median before and after each "
-           f"tracker run: {', '.join(f'{ms:.1f}' for ms in keras_ms)} ms.")
+           f"{args.track_frames - 1} frames, median of {args.track_rounds} runs per backend (the backends "
+           f"taking turns). Keras EfficientNetB2 (include_top=False, weights=None) forward on "
+           f"TensorFlow, 1x{size}x{size}, same run, median before and after each object count's runs: "
+           f"{', '.join(f'{ms:.1f}' for ms in keras_ms)} ms.")
   table = title + "\n\n" + _markdown(
-      ["objects", "network (ms)", "crop/paste (ms)", "crop/paste / network", "I/O (ms)",
-       "network / Keras B2", "frames/s (all)"], rows)
+      ["objects", "backend", "network (ms)", "crop/paste (ms)", "crop/paste / network", "I/O (ms)",
+       "network / Keras B2", "network speed-up vs JAX", "frames/s (all)"], rows)
   if args.track_memory_frames:
     table += "\n\n" + _track_memory(args)
   return table
@@ -463,34 +508,27 @@ def add_torch_flags(parser: argparse.ArgumentParser) -> None:
                           "count (default 0: PyTorch's default, one per core)")
   group.add_argument("--torch-backbone", default="efficientnet-b2", help="backbone (default efficientnet-b2)")
   group.add_argument("--torch-size", type=int, default=320, help="crop side S (default 320)")
-  group.add_argument("--torch-rounds", type=int, default=10,
+  group.add_argument("--torch-rounds", type=int, default=30,
                      help="timed rounds; each round calls every backend once in turn, so a busy "
-                          "machine slows all alike; median and minimum reported (default 10)")
-  group.add_argument("--torch-frames", type=int, default=20,
-                     help="frames of a synthetic 854x480 video tracked with each backend, one "
-                          "object (0: skip that table; default 20)")
+                          "machine slows all alike; median and minimum reported (default 30)")
 
 
 def torch_section(args: argparse.Namespace) -> str:
   """WCS-Net's per-frame call (`track`, batch 1) on JAX and on the PyTorch runtime (the
   `tools/convert_to_torch.py` export of the same random weights), interleaved in one
-  run, with each variant's largest mask-probability difference from JAX; then the whole
-  tracker's per-frame time with each backend on the same video."""
+  run, with each variant's largest mask-probability difference from JAX. (The whole
+  tracker with each backend: `--track`.)"""
   import numpy as np  # pylint: disable=g-import-not-at-top
   import torch  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference import backend as backend_lib  # pylint: disable=g-import-not-at-top
-  from wcs_jax.models import build  # pylint: disable=g-import-not-at-top
-  from wcs_jax.torch_runtime import convert  # pylint: disable=g-import-not-at-top
   from wcs_jax.torch_runtime.backend import TorchBackend  # pylint: disable=g-import-not-at-top
 
-  size, config = args.torch_size, build.resolve_model_config({"backbone": args.torch_backbone})
+  size = args.torch_size
   for name in args.torch_variants.split(","):
     if name not in _TORCH_VARIANTS:
       raise SystemExit(f"--torch-variants: unknown variant {name!r}; expected some of {list(_TORCH_VARIANTS)}")
   default_threads = torch.get_num_threads()
-  models = {name: build.from_config(config, name) for name in build.NETWORKS}
-  variables = {name: backend_lib.random_variables(model, size, seed)
-               for seed, (name, model) in enumerate(models.items())}
+  models, variables, config = _random_networks(args.torch_backbone, size)
   # (row name, backend, PyTorch threads or None).
   backends = [("jax", backend_lib.JaxBackend(models, variables, size), None)]
   rng = np.random.default_rng(0)
@@ -499,14 +537,12 @@ def torch_section(args: argparse.Namespace) -> str:
   mask = np.zeros((1, size, size, 1), np.float32)
   mask[:, size // 4:3 * size // 4, size // 3:2 * size // 3] = 1
   with tempfile.TemporaryDirectory(prefix="benchmark_torch_") as tmp:
-    tmp = pathlib.Path(tmp)
-    convert.export_flax_variables(tmp / "export", variables, {name: dict(config) for name in models},
-                                  {"training_config": {"input": {"image_size": size}}})
+    export = _export_for_torch(pathlib.Path(tmp) / "export", variables, config, size)
     for name in args.torch_variants.split(","):
       precision, graph = _TORCH_VARIANTS[name]
       for count in (int(c) or default_threads for c in args.torch_threads.split(",")):
         backends.append((f"{name}, {count} thread{'s' * (count > 1)}",
-                         TorchBackend(tmp / "export", precision=precision, graph=graph), count))
+                         TorchBackend(export, precision=precision, graph=graph), count))
     codes, first_call, outputs = [], [], []
     for _, backend, count in backends:
       torch.set_num_threads(count or default_threads)
@@ -532,35 +568,8 @@ def torch_section(args: argparse.Namespace) -> str:
              f"{args.torch_rounds} interleaved rounds.\n\n" + _markdown(
                  ["backend", "median (ms)", "min (ms)", "speed-up vs JAX (median)",
                   "max abs mask-probability diff vs JAX", "first call (s)"], rows))
-    if args.torch_frames:
-      table += "\n\n" + _torch_tracker_table(args, backends, tmp)
   torch.set_num_threads(default_threads)
   return table
-
-
-def _torch_tracker_table(args: argparse.Namespace, backends: list, tmp: pathlib.Path) -> str:
-  """Per-frame time of the whole tracker with each backend, one object of a synthetic video."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  import torch  # pylint: disable=g-import-not-at-top
-  from wcs_jax.inference import session  # pylint: disable=g-import-not-at-top
-  from wcs_jax.inference.tracker import Tracker, TrackerConfig  # pylint: disable=g-import-not-at-top
-  from wcs_jax.io.video import FrameReader  # pylint: disable=g-import-not-at-top
-
-  default_threads = torch.get_num_threads()
-  source, masks = _synthetic_track_video(tmp, args.torch_frames)
-  rows = []
-  for index, (name, backend, count) in enumerate(backends):
-    torch.set_num_threads(count or default_threads)
-    summary = session.track_to_folder(Tracker(backend, TrackerConfig(image_size=args.torch_size)),
-                                      FrameReader(source), tmp / f"out{index}", init="mask",
-                                      mask=masks[0].astype(np.uint8), max_frames=args.torch_frames,
-                                      overlay_video=False, progress=False)
-    rows.append([name, f"{summary.network * 1e3:.1f}", f"{summary.crop_paste * 1e3:.1f}",
-                 f"{summary.io * 1e3:.1f}", f"{1 / (summary.network + summary.crop_paste + summary.io):.1f}"])
-  torch.set_num_threads(default_threads)
-  return (f"The tracker with each backend: 854x480 synthetic video, one object, mean per tracked frame "
-          f"over {args.torch_frames - 1} frames (outputs written, no overlay video).\n\n" +
-          _markdown(["backend", "network (ms)", "crop/paste (ms)", "I/O (ms)", "frames/s (all)"], rows))
 
 
 SECTIONS = {"pipeline": (add_pipeline_flags, pipeline_section),
