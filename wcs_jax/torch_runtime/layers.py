@@ -56,13 +56,16 @@ def keras_strided_conv(convolution: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     [B, C_out, (H + top + bottom - k) // 2 + 1, (W + left + right - k) // 2 + 1].
   """
   k = convolution.kernel_size[0]
-  left, right, top, bottom = correct_pad((x.shape[-2], x.shape[-1]), k)
+  # Python ints: under `torch.jit.trace` the padding arithmetic then becomes constants
+  # of the graph instead of ~20 scalar ops per call.
+  height, width = int(x.shape[-2]), int(x.shape[-1])
+  left, right, top, bottom = correct_pad((height, width), k)
   pad_h, pad_w = (before + 2 * ((after - before + 1) // 2) for before, after in ((top, bottom), (left, right)))
   y = F.conv2d(x, convolution.weight, convolution.bias, stride=convolution.stride,
                padding=(pad_h, pad_w), groups=convolution.groups)
   start_h, start_w = (pad_h - top) // 2, (pad_w - left) // 2
-  out_h = (x.shape[-2] + top + bottom - k) // 2 + 1
-  out_w = (x.shape[-1] + left + right - k) // 2 + 1
+  out_h = (height + top + bottom - k) // 2 + 1
+  out_w = (width + left + right - k) // 2 + 1
   return y[:, :, start_h:start_h + out_h, start_w:start_w + out_w].contiguous(memory_format=torch.channels_last)
 
 
