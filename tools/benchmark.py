@@ -218,6 +218,9 @@ def add_track_flags(parser: argparse.ArgumentParser) -> None:
   group.add_argument("--track-rounds", type=int, default=3,
                      help="runs per backend and object count, the backends taking turns so that a "
                           "drifting machine slows all alike; the median run is reported (default 3)")
+  group.add_argument("--track-no-overlay", action="store_true",
+                     help="do not write overlay.mp4 (as tools/track.py --no-overlay); the other "
+                          "outputs are written either way")
   group.add_argument("--track-backbone", default="efficientnet-b2", help="backbone (default efficientnet-b2)")
   group.add_argument("--track-size", type=int, default=320, help="crop side S (default 320)")
   group.add_argument("--track-repeats", type=int, default=20,
@@ -319,7 +322,8 @@ def track_section(args: argparse.Namespace) -> str:
       for round_index in range(args.track_rounds):
         for name, tracker in trackers.items():
           runs[name].append(session.track_to_folder(tracker, reader, tmp / f"out_{name}{count}_{round_index}",
-                                                    max_frames=args.track_frames, progress=False, **init))
+                                                    max_frames=args.track_frames, progress=False,
+                                                    overlay_video=not args.track_no_overlay, **init))
       keras_ms.append(_median_ms(lambda: keras_forward(keras_input).numpy(), args.track_repeats))
       keras_run_ms = (keras_ms[-2] + keras_ms[-1]) / 2
       medians = {name: {part: float(np.median([getattr(s, part) for s in summaries]))
@@ -333,7 +337,7 @@ def track_section(args: argparse.Namespace) -> str:
   title = (f"Tracker, {width}x{height} video, {args.track_backbone}, S = {size}, random weights, "
            f"JAX on {jax.default_backend()}, {os.cpu_count()} CPU cores; mean per tracked frame over "
            f"{args.track_frames - 1} frames, median of {args.track_rounds} runs per backend (the backends "
-           f"taking turns). Keras EfficientNetB2 (include_top=False, weights=None) forward on "
+           f"taking turns); outputs written{' except overlay.mp4' * args.track_no_overlay}. Keras EfficientNetB2 (include_top=False, weights=None) forward on "
            f"TensorFlow, 1x{size}x{size}, same run, median before and after each object count's runs: "
            f"{', '.join(f'{ms:.1f}' for ms in keras_ms)} ms.")
   table = title + "\n\n" + _markdown(

@@ -20,8 +20,9 @@ Speed options (measured by `python tools/benchmark.py --torch`; see the README):
   float32, with oneDNN Graph fusion (`torch.jit.enable_onednn_fusion`, switched on
   around this graph's calls only): convolutions fused with their swish, sigmoid
   gates and residual adds, compiled on the first two calls. On the 2-core CPU this
-  took the B2 frame (320, decoder 32) from 37-42 ms (eager) to ~23 ms; its logits stay
-  within 2e-6 of JAX's on the trained smoke run.
+  took the B2 frame (320, decoder 32) from 34-45 ms (eager) to 21-27 ms, half of JAX's
+  (README, `tools/benchmark.py --torch`); its logits stay within 2e-6 of JAX's on the
+  trained smoke run.
   `graph="compile"`: `torch.compile` (Inductor) of every network call; needs a C++
   compiler and takes minutes per shape on 2 cores. `graph="eager"`: plain PyTorch.
 """
