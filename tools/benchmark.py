@@ -329,16 +329,17 @@ def track_section(args: argparse.Namespace) -> str:
       medians = {name: {part: float(np.median([getattr(s, part) for s in summaries]))
                         for part in ("network", "crop_paste", "io")} for name, summaries in runs.items()}
       for name, m in medians.items():
-        reference = medians.get("jax", m)["network"]
+        speed_up = f"{medians['jax']['network'] / m['network']:.2f}" if "jax" in medians else "-"
         rows.append([count, name, f"{m['network'] * 1e3:.1f}", f"{m['crop_paste'] * 1e3:.2f}",
                      f"{100 * m['crop_paste'] / m['network']:.1f}%", f"{m['io'] * 1e3:.1f}",
-                     f"{m['network'] * 1e3 / keras_run_ms:.2f}", f"{reference / m['network']:.2f}",
+                     f"{m['network'] * 1e3 / keras_run_ms:.2f}", speed_up,
                      f"{1 / (m['network'] + m['crop_paste'] + m['io']):.1f}"])
   title = (f"Tracker, {width}x{height} video, {args.track_backbone}, S = {size}, random weights, "
            f"JAX on {jax.default_backend()}, {os.cpu_count()} CPU cores; mean per tracked frame over "
            f"{args.track_frames - 1} frames, median of {args.track_rounds} runs per backend (the backends "
-           f"taking turns); outputs written{' except overlay.mp4' * args.track_no_overlay}. Keras EfficientNetB2 (include_top=False, weights=None) forward on "
-           f"TensorFlow, 1x{size}x{size}, same run, median before and after each object count's runs: "
+           f"taking turns); outputs written{' except overlay.mp4' * args.track_no_overlay}. Keras "
+           f"EfficientNetB2 (include_top=False, weights=None) forward on TensorFlow, 1x{size}x{size}, "
+           f"same run, median before and after each object count's runs: "
            f"{', '.join(f'{ms:.1f}' for ms in keras_ms)} ms.")
   table = title + "\n\n" + _markdown(
       ["objects", "backend", "network (ms)", "crop/paste (ms)", "crop/paste / network", "I/O (ms)",

@@ -63,7 +63,7 @@ def write_map(path: str | os.PathLike, values: np.ndarray, compress_level: int =
   Args:
     path: output file; its folder is created if missing.
     values: `[H, W]` floats in [0, 1] (clipped), rounded to the nearest of 0..255 in
-      their own precision (float32 or float64; anything else as float32).
+      their own precision, at least float32's.
     compress_level: zlib level 0..9 (PIL's default 6; 1 encodes ~2.7x faster and
       gives ~1.6x larger files on hotspot maps).
   """
