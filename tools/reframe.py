@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from wcs_jax import cli
 from wcs_jax.io import masks as mask_io
 from wcs_jax.io.video import FrameReader, list_image_files
 from wcs_jax.reframing.camera_path import (CameraConfig, native_output_size,
@@ -73,19 +74,6 @@ def _size(text: str) -> tuple[int, int]:
   return size
 
 
-def _numbers(count: int, flag: str):
-  def parse(text: str) -> tuple[float, ...]:
-    try:
-      values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-      values = ()
-    if len(values) != count:
-      raise argparse.ArgumentTypeError(
-          f"{flag}: expected {count} comma-separated numbers, got {text!r}")
-    return values
-  return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
   defaults = CameraConfig()
   parser = argparse.ArgumentParser(
@@ -102,10 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
   exclusive.add_argument("--masks-dir",
                          help="folder of per-frame masks, one per frame in sorted name "
                               "order: palette PNG (object ids) or binary PNG")
-  source.add_argument("--click", type=_numbers(2, "--click"), metavar="X,Y",
+  source.add_argument("--click", type=cli.numbers(2, "--click"), metavar="X,Y",
                       help="with --workdir: initialise the tracker on the object at "
                            "this pixel of the first frame")
-  source.add_argument("--box", type=_numbers(4, "--box"), metavar="X0,Y0,X1,Y1",
+  source.add_argument("--box", type=cli.numbers(4, "--box"), metavar="X0,Y0,X1,Y1",
                       help="with --workdir: initialise the tracker on the object in "
                            "this box of the first frame")
   source.add_argument("--hotspots-dir",

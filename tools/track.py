@@ -18,24 +18,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from wcs_jax import cli
 from wcs_jax.inference import first_frame
 from wcs_jax.inference import session
 from wcs_jax.inference.backend import BACKENDS
 from wcs_jax.inference.tracker import Tracker
 from wcs_jax.io import masks as mask_io
 from wcs_jax.io.video import FrameReader
-
-
-def _numbers(count: int, flag: str):
-  def parse(text: str) -> tuple[float, ...]:
-    try:
-      values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-      values = ()
-    if len(values) != count:
-      raise argparse.ArgumentTypeError(f"{flag}: expected {count} comma-separated numbers, got {text!r}")
-    return values
-  return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,10 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="how the first frame's objects are found: auto (EG-Net then "
                            "Gaze2Mask-Net: the most salient object), click, box or mask; "
                            "default: the kind of prompt given, else auto")
-  parser.add_argument("--click", type=_numbers(2, "--click"), nargs="+", action="extend",
+  parser.add_argument("--click", type=cli.numbers(2, "--click"), nargs="+", action="extend",
                       metavar="X,Y", help="pixel (column, row) on an object of the first frame; "
                                           "one object per click, repeatable")
-  parser.add_argument("--box", type=_numbers(4, "--box"), nargs="+", action="extend",
+  parser.add_argument("--box", type=cli.numbers(4, "--box"), nargs="+", action="extend",
                       metavar="X0,Y0,X1,Y1", help="box around an object of the first frame "
                                                   "(pixel edges, X1/Y1 exclusive); one object "
                                                   "per box, repeatable")
@@ -69,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
   parser.add_argument("--weights", metavar="DIR", help="exported weights for --backend torch")
   parser.add_argument("--torch-precision", choices=("float32", "bfloat16"), default="float32",
                       help="--backend torch: float32 (default; logits within 1e-4 of JAX) or "
-                           "bfloat16 autocast (faster on CPUs with AMX; logits move by ~1e-2)")
+                           "bfloat16 autocast (for CPUs with AMX; logits move by up to ~0.7, beyond the parity "
+                           "tolerance)")
   parser.add_argument("--torch-graph", choices=("trace", "eager", "compile"), default="trace",
                       help="--backend torch: run WCS-Net's per-frame call as a torch.jit.trace graph "
                            "(default; same numbers as eager, less Python overhead), eagerly, or through "
