@@ -63,3 +63,31 @@ def test_resolve_per_platform():
   assert depthwise.resolve("grouped", "cpu") == "grouped"
   with pytest.raises(ValueError, match="depthwise implementation"):
     depthwise.resolve("fast")
+
+
+@pytest.mark.parametrize("stride,k,size", [(1, 3, (13, 16)), (2, 5, (13, 16)), (2, 3, (16, 11))])
+def test_kernel_gradient_in_many_row_blocks_equals_grouped(monkeypatch, stride, k, size):
+  # One cotangent row per scan step (and the first/last rows' padding inside blocks).
+  monkeypatch.setattr(depthwise, "KERNEL_GRADIENT_BLOCK_BYTES", 1)
+  rng = np.random.default_rng(7)
+  x = jnp.asarray(rng.normal(size=(3, *size, 5)), jnp.float32)
+  w = jnp.asarray(rng.normal(size=(k, k, 1, 5)), jnp.float32)
+  pads = _padding("keras", size, k, stride)
+  grads = {}
+  for impl in ("grouped", "shifted"):
+    f = lambda x, w, impl=impl: depthwise.depthwise_conv2d(x, w, stride=stride, padding=pads, implementation=impl)
+    cot = jnp.asarray(np.random.default_rng(8).normal(size=f(x, w).shape), jnp.float32)
+    grads[impl] = jax.grad(lambda x, w, f=f: jnp.sum(f(x, w) * cot), argnums=(0, 1))(x, w)
+  for g_shift, g_group in zip(grads["shifted"], grads["grouped"]):
+    np.testing.assert_allclose(g_shift, g_group, atol=1e-4, rtol=1e-5)
+
+
+def test_gradient_keeps_the_argument_dtypes():
+  x = jnp.ones((2, 8, 8, 4), jnp.bfloat16)
+  w = jnp.ones((3, 3, 1, 4), jnp.float32)
+  gx, gw = jax.grad(lambda x, w: jnp.sum(depthwise.depthwise_conv2d(
+      x, w, implementation="shifted").astype(jnp.float32)), argnums=(0, 1))(x, w)
+  assert gx.dtype == jnp.bfloat16 and gw.dtype == jnp.float32
+  # An interior pixel is seen by all 9 taps; a kernel tap by 7x7 or 8x8 pixels per image.
+  assert float(gx[0, 4, 4, 0]) == 9.0
+  assert float(gw[1, 1, 0, 0]) == 2 * 64.0 and float(gw[0, 0, 0, 0]) == 2 * 49.0
