@@ -17,12 +17,13 @@ encoder; from scratch it learns too slowly for a smoke run), 3000 steps on pairs
 `--config.total_steps=N` / `--config.batch_size=B` apply to every stage when > 0,
 `--config.seed` to all; a single stage's field is `--config.wcsnet.total_steps=N`.
 
-Measured (this machine: 2 cores, quiet, 1 CPU device), 25m57s for the whole chain:
-EG-Net loss 0.613 at step 10 -> 0.049 at 200; Gaze2Mask-Net 0.534 -> 0.015; WCS-Net
-0.678 -> 0.032 at 3000 (hotspot term 0.009, mask term 0.024). The tracker it gives
-follows six held-out synthetic videos from their first masks with J mean 0.953
+Measured (this machine: 2 cores, 1 CPU device, a light second job for part of the
+time), 20m20s for the whole chain (25m57s before the depth-wise convolution had its own
+gradient): EG-Net loss 0.613 at step 10 -> 0.049 at 200; Gaze2Mask-Net 0.535 -> 0.015;
+WCS-Net 0.678 -> 0.026 at 3000 (hotspot term 0.008, mask term 0.019). The tracker it gives
+follows six held-out synthetic videos from their first masks with J mean 0.956
 (`WCS_SMOKE_WORKDIR=runs/smoke pytest tests/test_tracker.py -k smoke`); held-out pairs
-(`python -m wcs_jax.training.evaluation --workdir runs/smoke`): mask IoU 0.887.
+(`python -m wcs_jax.training.evaluation --workdir runs/smoke`): mask IoU 0.907.
 
 `configs/smoke.py:short` (64x64, 5 + 5 + 500 steps, ~3 min) is the learning test of
 the CI (tests/test_learning.py: J >= 0.5 on the same videos; measured 0.72).

@@ -91,3 +91,31 @@ def test_gradient_keeps_the_argument_dtypes():
   # An interior pixel is seen by all 9 taps; a kernel tap by 7x7 or 8x8 pixels per image.
   assert float(gx[0, 4, 4, 0]) == 9.0
   assert float(gw[1, 1, 0, 0]) == 2 * 64.0 and float(gw[0, 0, 0, 0]) == 2 * 49.0
+
+
+def test_an_output_with_no_pixels_has_zero_gradients():
+  # VALID 3x3 over a 2-row input: no output rows; nothing flows back, as with "grouped".
+  for shape in ((1, 2, 4, 1), (1, 4, 2, 1)):
+    x = jnp.ones(shape)
+    for impl in ("grouped", "shifted"):
+      gx, gw = jax.grad(lambda x, w, impl=impl: jnp.sum(depthwise.depthwise_conv2d(
+          x, w, padding="VALID", implementation=impl)), argnums=(0, 1))(x, jnp.ones((3, 3, 1, 1)))
+      assert not np.any(gx) and not np.any(gw), impl
+
+
+def test_kernel_gradient_of_a_sharded_batch_needs_no_all_gather():
+  # Data-parallel training shards the batch: each device must reduce its own images.
+  devices = jax.devices()
+  if len(devices) < 2:
+    pytest.skip("needs several devices (tests/conftest.py forces 4 host devices)")
+  mesh = jax.make_mesh((len(devices),), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
+  spec = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
+  rng = np.random.default_rng(0)
+  x = jax.device_put(jnp.asarray(rng.normal(size=(2 * len(devices), 12, 12, 8)), jnp.float32), spec)
+  w = jnp.asarray(rng.normal(size=(3, 3, 1, 8)), jnp.float32)
+  grad = jax.jit(jax.grad(lambda x, w: jnp.sum(jnp.square(depthwise.depthwise_conv2d(
+      x, w, stride=2, implementation="shifted"))), argnums=1))
+  assert "all-gather" not in grad.lower(x, w).compile().as_text()
+  expected = jax.grad(lambda w: jnp.sum(jnp.square(depthwise.depthwise_conv2d(
+      np.asarray(x), w, stride=2, implementation="grouped"))))(w)
+  np.testing.assert_allclose(grad(x, w), expected, atol=1e-4, rtol=1e-5)

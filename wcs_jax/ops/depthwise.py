@@ -3,18 +3,19 @@
 XLA:CPU lowers a depth-wise convolution written with `feature_group_count` to a slow
 generic loop: on a 2-core AVX-512 machine a 3x3 depth-wise convolution over
 [1, 80, 80, 144] takes 22 ms that way and 0.8 ms written as k x k shifted
-multiply-adds (its gradient at batch 8: 660 ms vs 95 ms). The two formulations compute
-the same function (a parity test holds them equal, values and gradients), so the
-choice is purely a matter of speed and is made per platform:
+multiply-adds (their gradients by JAX's autodiff at batch 8: 660 ms vs 95 ms). The
+two formulations compute the same function (a parity test holds them equal, values
+and gradients), so the choice is purely a matter of speed and is made per platform:
 
 - ``"grouped"``: `lax.conv_general_dilated(..., feature_group_count=C)`, the cuDNN path.
 - ``"shifted"``: sum over the k*k taps of a strided slice of the padded input times
   that tap's per-channel weight; XLA fuses it into one loop over the output. Its
   gradient is written by hand (`jax.custom_vjp`, so reverse mode only): the input
   gradient is the same kind of loop over the dilated cotangent, the kernel gradient a
-  scan over row blocks. XLA:CPU's own transpose materialised every tap of the batch and
-  reduced it from memory; the encoder's training step (forward + backward) of
-  EfficientNet-B2 at 4x320x320 went from 1884 to 924 ms, B0 at 8x96x96 from 143 to 111 ms.
+  scan over row blocks. XLA:CPU's own transpose copied every tap of the batch out and
+  reduced it from memory; the encoder's forward + backward, in one process, went from
+  1440 to 988 ms and 2875 to 1347 MiB of temporaries for EfficientNet-B2 at 4x320x320,
+  from 203 to 166 ms for B0 at 8x96x96.
 - ``"auto"``: ``"shifted"`` on CPU, ``"grouped"`` elsewhere (see `resolve`).
 """
 from __future__ import annotations
@@ -95,8 +96,9 @@ def depthwise_conv2d(x: jax.Array, kernel: jax.Array, *, stride: int = 1,
   return _shifted(x, kernel, stride, pads)
 
 
-# Bytes of cotangent rows per step of the kernel gradient's scan (see `_kernel_gradient`):
-# 64 KiB (one row of a large map) was the fastest of 64 KiB ... 4 MiB on XLA:CPU.
+# Bytes of cotangent rows (whole batch, float32) per step of the kernel gradient's scan
+# (see `_kernel_gradient`): 64 KiB, one row of a large map, was about the fastest of
+# 64 KiB ... 4 MiB on XLA:CPU.
 KERNEL_GRADIENT_BLOCK_BYTES = 64 * 1024
 
 
@@ -123,7 +125,7 @@ def _shifted(x: jax.Array, kernel: jax.Array, stride: int,
 
   Its gradient is written by hand (`_shifted_bwd`): XLA:CPU's own transpose of the k*k
   strided slices copies each tap of the whole batch out and reduces it from memory
-  (the B2 encoder's forward + backward took ~14x its forward).
+  (the B2 encoder's forward + backward took 11-15x its forward).
   """
   xp = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
   k = kernel.shape[0]
@@ -150,9 +152,12 @@ def _input_gradient(g: jax.Array, kernel: jax.Array, stride: int,
   """dL/dx: [B, H', W', C] cotangent -> [B, H, W, C].
 
   The transposed convolution as a stride-1 shifted one: the cotangent dilated by the
-  stride (stride - 1 zeros between samples), padded by k - 1 minus the forward padding
-  (so the result lands on the unpadded input), correlated with the flipped kernel.
+  stride (stride - 1 zeros between samples), padded so that the result lands on the
+  unpadded input (k - 1 - top rows above; below, k - 1 - bottom plus the rows the
+  strided forward never reached; likewise columns), correlated with the flipped kernel.
   """
+  if g.size == 0:  # an output with no pixels: nothing flows back
+    return jnp.zeros((g.shape[0], *in_size, g.shape[3]), g.dtype)
   k = kernel.shape[0]
   (top, bottom), (left, right) = pads
   height, width = in_size
@@ -170,29 +175,32 @@ def _kernel_gradient(x: jax.Array, g: jax.Array, k: int, stride: int,
                      pads: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
   """dL/dkernel[i, j, 0, c] = sum over b, y, x of xp[b, s*y + i, s*x + j, c] * g[b, y, x, c].
 
-  Scanned over blocks of one image's cotangent rows (at most
-  `KERNEL_GRADIENT_BLOCK_BYTES`, at least one row) with the input rows they see: the k*k
-  reductions then read cached data (5-10x faster on XLA:CPU than reducing whole-batch
-  taps, which it copies out first). Accumulated in float32. Returns [k, k, 1, C].
+  Scanned over blocks of cotangent rows (at most `KERNEL_GRADIENT_BLOCK_BYTES` for the
+  whole batch, at least one row; the largest count that divides the height) with the
+  input rows they see: the k*k reductions then read cached data (5-10x faster on
+  XLA:CPU than reducing whole-batch taps, which it copies out first). Every block holds
+  the whole batch and the per-image sums are added up after the scan, so a batch sharded
+  over devices stays sharded (one all-reduce at the end). Computed in float32.
+  Returns [k, k, 1, C].
   """
-  xp = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
   batch, out_h, out_w, channels = g.shape
-  row_bytes = out_w * channels * g.dtype.itemsize
+  if g.size == 0:  # an output with no pixels: nothing flows back
+    return jnp.zeros((k, k, 1, channels), jnp.float32)
+  xp = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+  row_bytes = batch * out_w * channels * 4
   rows = max(1, min(out_h, KERNEL_GRADIENT_BLOCK_BYTES // row_bytes))
   while out_h % rows:
     rows -= 1
-  blocks = out_h // rows
   in_rows = (rows - 1) * stride + k
 
-  def step(total, index):
-    b, r = index // blocks, index % blocks
-    g_block = lax.dynamic_slice(g, (b, r * rows, 0, 0), (1, rows, out_w, channels))[0]
-    x_block = lax.dynamic_slice(xp, (b, r * rows * stride, 0, 0), (1, in_rows, xp.shape[2], channels))[0]
-    sums = [jnp.sum(lax.slice(x_block, (i, j, 0),
-                              (i + (rows - 1) * stride + 1, j + (out_w - 1) * stride + 1, channels),
-                              (stride, stride, 1)) * g_block, axis=(0, 1), dtype=jnp.float32)
+  def step(total, block):
+    g_rows = lax.dynamic_slice_in_dim(g, block * rows, rows, axis=1).astype(jnp.float32)
+    x_rows = lax.dynamic_slice_in_dim(xp, block * rows * stride, in_rows, axis=1).astype(jnp.float32)
+    sums = [jnp.sum(lax.slice(x_rows, (0, i, j, 0),
+                              (batch, i + (rows - 1) * stride + 1, j + (out_w - 1) * stride + 1, channels),
+                              (1, stride, stride, 1)) * g_rows, axis=(1, 2))
             for i in range(k) for j in range(k)]
-    return total + jnp.stack(sums), None
+    return total + jnp.stack(sums, axis=1), None
 
-  total, _ = lax.scan(step, jnp.zeros((k * k, channels), jnp.float32), jnp.arange(batch * blocks))
-  return total.reshape(k, k, 1, channels)
+  total, _ = lax.scan(step, jnp.zeros((batch, k * k, channels), jnp.float32), jnp.arange(out_h // rows))
+  return jnp.sum(total, axis=0).reshape(k, k, 1, channels)
