@@ -9,7 +9,7 @@ Fields
   stage: "egnet" | "gaze2mask" | "stage1" | "stage2" (selects the stream and the
     network: stage1/stage2 train WCS-Net).
   network: the network trained ("egnet" | "gaze2mask" | "wcsnet").
-  model: the networks' fields (wcs_jax.models.build.default_model_config(): backbone,
+  model: the networks' fields (wcs_jax.spec.networks.default_model_config(): backbone,
     decoder_channels, levels, correlation, hotspot_branch, mask_branch, dtype
     ("float32" | "bfloat16" compute; parameters stay float32), depthwise_impl).
   batch_size: global batch over all devices of all hosts (a multiple of the number of
@@ -38,9 +38,8 @@ import dataclasses
 import ml_collections
 
 from input_pipeline import pairs
-from wcs_jax.models import build
-
-STAGE_NETWORKS = {"egnet": "egnet", "gaze2mask": "gaze2mask", "stage1": "wcsnet", "stage2": "wcsnet"}
+from wcs_jax.spec import networks
+from wcs_jax.spec.networks import STAGE_NETWORKS
 
 
 def base_config(stage: str) -> ml_collections.ConfigDict:
@@ -50,7 +49,7 @@ def base_config(stage: str) -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.stage = stage
   config.network = STAGE_NETWORKS[stage]
-  config.model = build.default_model_config()
+  config.model = ml_collections.ConfigDict(networks.default_model_config())
 
   config.batch_size = 32
   config.total_steps = 10_000

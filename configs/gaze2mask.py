@@ -22,11 +22,8 @@ frozen EG-Net's forward pass in every step).
 `configs/gaze2mask.py:synthetic` runs on the embedded synthetic SBD stand-in; with no
 `init_from` it uses gaze_source="stream".
 """
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from configs import common  # pylint: disable=g-import-not-at-top,wrong-import-position
+from configs import common
 
 
 def get_config(arg: str | None = None):

@@ -28,15 +28,12 @@ follows six held-out synthetic videos from their first masks with J mean 0.956
 `configs/smoke.py:short` (64x64, 5 + 5 + 500 steps, ~3 min) is the learning test of
 the CI (tests/test_learning.py: J >= 0.5 on the same videos; measured 0.72).
 """
-import pathlib
-import sys
 
 import ml_collections
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from configs import egnet  # pylint: disable=g-import-not-at-top,wrong-import-position
-from configs import gaze2mask  # pylint: disable=g-import-not-at-top,wrong-import-position
-from configs import stage2  # pylint: disable=g-import-not-at-top,wrong-import-position
+from configs import egnet
+from configs import gaze2mask
+from configs import stage2
 
 
 def get_config(arg: str | None = None):

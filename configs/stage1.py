@@ -23,11 +23,8 @@ decoders, ~2.5 EG-Net examples of compute, at the rate assumed in configs/egnet.
 
 `configs/stage1.py:synthetic` runs on the synthetic SALICON and DUTS stand-ins.
 """
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from configs import common  # pylint: disable=g-import-not-at-top,wrong-import-position
+from configs import common
 
 
 def get_config(arg: str | None = None):

@@ -17,11 +17,8 @@ as in configs/stage1.py).
 
 `configs/stage2.py:synthetic` runs on the synthetic DAVIS-2016 and SALICON stand-ins.
 """
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from configs import common  # pylint: disable=g-import-not-at-top,wrong-import-position
+from configs import common
 
 
 def get_config(arg: str | None = None):

@@ -35,6 +35,7 @@ import tensorflow as tf
 
 from input_pipeline import augment as augment_lib
 from input_pipeline import hotspot
+from wcs_jax.spec import geometry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,9 +68,9 @@ class PairConfig:
     guidance_sigma: Gaussian sigma of that guidance, as a fraction of sqrt(mask area).
     augment: augmentation ranges (affine of static search crops, colour of all crops).
   """
-  image_size: int = 320
-  template_context: float = 1.5
-  search_context: float = 2.0
+  image_size: int = geometry.IMAGE_SIZE
+  template_context: float = geometry.TEMPLATE_CONTEXT
+  search_context: float = geometry.SEARCH_CONTEXT
   search_jitter: float = 0.25
   search_scale: float = 0.15
   max_gap: int = 10
@@ -78,7 +79,7 @@ class PairConfig:
   salicon_object_threshold: float = 0.3
   salicon_guidance: str = "gaze"
   guidance: str = "gaussian"
-  guidance_sigma: float = 0.25
+  guidance_sigma: float = geometry.GUIDANCE_SIGMA
   augment: augment_lib.AugmentConfig = augment_lib.AugmentConfig()
 
   def __post_init__(self):

@@ -18,12 +18,14 @@ from safetensors import safe_open
 from test_torch_runtime import random_variables  # pylint: disable=g-bad-import-order
 import train_testing  # pylint: disable=g-bad-import-order
 
-from wcs_jax.inference.backend import JaxBackend
+from wcs_jax.inference.jax_backend import JaxBackend
 from wcs_jax.inference.tracker import Tracker
 from wcs_jax.inference.tracker import TrackerConfig
 from wcs_jax.io import masks as mask_io
+from wcs_jax.io import workdir as workdir_lib
 from wcs_jax.io.video import FrameReader
 from wcs_jax.models import build
+from wcs_jax.spec import networks
 from wcs_jax.torch_runtime import export
 from wcs_jax.training import checkpointing
 
@@ -35,7 +37,7 @@ _spec.loader.exec_module(convert_to_torch)
 
 def write_workdir(directory, stage="wcsnet"):
   """A stage's workdir: the stage's network trained, the earlier ones frozen in its state."""
-  chain = build.NETWORKS[:build.NETWORKS.index(stage) + 1]
+  chain = networks.NETWORKS[:networks.NETWORKS.index(stage) + 1]
   config = train_testing.load_config("smoke.py", "ci")[stage]
   size = config.input.image_size
   image = np.zeros((1, size, size, 3), np.float32)
@@ -49,7 +51,7 @@ def write_workdir(directory, stage="wcsnet"):
   checkpointer.save(1, state, force=True)
   checkpointer.wait()
   checkpointer.close()
-  checkpointing.save_config(directory, config, {name: config.model for name in chain})
+  workdir_lib.save_config(directory, config, {name: config.model for name in chain})
   return config
 
 
@@ -74,14 +76,14 @@ def test_export_verify_and_torchscript(exported, capsys):
   for graph in ("egnet", "gaze2mask", "wcsnet_template", "wcsnet_track"):
     assert (output / f"{graph}.pt").is_file(), printed
   saved = json.loads((output / export.CONFIG_FILE).read_text())
-  assert set(saved["networks"]) == set(build.NETWORKS)
+  assert set(saved["networks"]) == set(networks.NETWORKS)
   assert saved["networks"]["wcsnet"]["decoder_channels"] == config.model.decoder_channels
   assert saved["source"]["training_config"]["input"]["image_size"] == config.input.image_size
   with safe_open(str(output / export.WEIGHTS_FILE), "np") as f:
     names = list(f.keys())
     assert f.get_tensor("wcsnet.encoder.stem_conv.weight").shape == (32, 3, 3, 3)
     assert f.get_tensor("gaze2mask.encoder.stem_conv.weight").shape == (32, 4, 3, 3)
-  assert {n.split(".")[0] for n in names} == set(build.NETWORKS)
+  assert {n.split(".")[0] for n in names} == set(networks.NETWORKS)
   assert any(n.endswith("stem_bn.running_var") for n in names)  # batch norm stored unfolded
 
 
@@ -94,7 +96,7 @@ def test_tracker_masks_agree_between_backends(exported, shared_data):
   first = mask_io.read_label_map(root / "Annotations/480p/blackswan/00000.png")
   torch_tracker = Tracker.from_workdir(None, backend="torch", weights=output,
                                       backend_options={"precision": "float32"})
-  loaded = checkpointing.load_inference_variables(workdir)
+  loaded = workdir_lib.load_inference_variables(workdir)
   jax_tracker = Tracker(JaxBackend.from_inference_variables(loaded, int(loaded["config"].input.image_size)),
                         TrackerConfig.from_training_config(loaded["config"]))
   assert torch_tracker.config == jax_tracker.config

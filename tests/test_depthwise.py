@@ -6,14 +6,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from wcs_jax.models import layers
 from wcs_jax.ops import depthwise
+from wcs_jax.spec import geometry
 
 CASES = list(itertools.product([1, 2], [3, 5], ["SAME", "keras"], [(13, 16), (16, 16)]))
 
 
 def _padding(mode, size, k, stride):
-  return layers.correct_pad(size, k) if mode == "keras" else mode
+  return geometry.keras_stride2_padding(size, k) if mode == "keras" else mode
 
 
 @pytest.mark.parametrize("stride,k,mode,size", CASES)

@@ -13,11 +13,13 @@ import tensorflow as tf
 tf.config.set_visible_devices([], "GPU")
 import keras  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from wcs_jax.models import backbone_io  # pylint: disable=wrong-import-position
+from wcs_jax.io import trees  # pylint: disable=wrong-import-position
+from wcs_jax.models import backbone_io
 from wcs_jax.models import efficientnet
 from wcs_jax.models import encoders
 from wcs_jax.models import keras_import
 from wcs_jax.models import resnet
+from wcs_jax.spec import backbones
 import train_testing  # pylint: disable=wrong-import-order
 
 LEVEL_LAYERS = {
@@ -37,8 +39,8 @@ def reference_model(arch, seed=0):
       layer.moving_mean.assign(rng.normal(0, 0.1, layer.moving_mean.shape))
       layer.moving_variance.assign(rng.uniform(0.5, 1.5, layer.moving_variance.shape))
     elif isinstance(layer, keras.layers.Normalization):
-      layer.adapt_mean.assign(np.array(efficientnet.IMAGENET_MEAN))
-      layer.adapt_variance.assign(np.array(efficientnet.IMAGENET_STD) ** 2)
+      layer.adapt_mean.assign(np.array(backbones.IMAGENET_MEAN))
+      layer.adapt_variance.assign(np.array(backbones.IMAGENET_STD) ** 2)
       layer.finalize_state()
   return model
 
@@ -62,7 +64,7 @@ def test_levels_match_keras(parity_case):
   strides = (2, 4, 8, 16, 32)
   assert len(got) == 5
   for name, stride, e, g in zip(LEVEL_LAYERS[arch], strides, expected, got):
-    assert g.shape == e.shape == (1, 320 // stride, 320 // stride, encoders.level_channels(arch)[strides.index(stride)])
+    assert g.shape == e.shape == (1, 320 // stride, 320 // stride, backbones.level_channels(arch)[strides.index(stride)])
     error = np.abs(np.asarray(g) - e).max()
     assert error <= 1e-4 * np.abs(e).max(), f"{arch} {name}: max abs diff {error}, level max {np.abs(e).max()}"
 
@@ -83,7 +85,7 @@ def test_four_channel_import_starts_as_the_rgb_encoder(parity_case):
   if arch != "efficientnet-b0":
     pytest.skip("one architecture suffices")
   rgb = keras_import.load_keras_weights(model, arch)
-  rgbg = efficientnet.load_keras_weights(model, arch, in_channels=4)
+  rgbg = keras_import.load_keras_weights(model, arch, in_channels=4)
   assert rgbg["params"]["stem_conv"]["kernel"].shape[2] == 4
   np.testing.assert_array_equal(rgbg["params"]["stem_conv"]["kernel"][:, :, 3], 0)
   x = np.random.default_rng(2).uniform(0, 1, (1, 64, 64, 3)).astype(np.float32)
@@ -101,13 +103,13 @@ def test_weights_file_round_trip_and_backbone_dir(arch, tmp_path):
   model.save_weights(path)
   from_file = keras_import.load_keras_weights(str(path), arch)
   from_model = keras_import.load_keras_weights(model, arch)
-  flat_file, flat_model = backbone_io.flatten(from_file), backbone_io.flatten(from_model)
+  flat_file, flat_model = trees.flatten(from_file), trees.flatten(from_model)
   assert flat_file.keys() == flat_model.keys()
   for key in flat_file:
     np.testing.assert_array_equal(flat_file[key], flat_model[key])
   backbone_io.save_backbone(tmp_path / "bb", from_file, arch, str(path))
   loaded = backbone_io.load_backbone(tmp_path / "bb", in_channels=4)
-  stem = encoders.stem_path(arch)[0]
+  stem = backbones.stem_path(arch)[0]
   assert loaded["params"][stem]["kernel"].shape[2] == 4
   with pytest.raises(ValueError, match="holds a"):
     backbone_io.load_backbone(tmp_path / "bb", arch="efficientnet-b7")
@@ -156,7 +158,7 @@ def test_train_mode_updates_batch_stats():
 
 
 def test_drop_connect_drops_whole_residual_branches():
-  args = efficientnet.StageArgs(3, 1, 8, 8, 2, 1)
+  args = backbones.StageArgs(3, 1, 8, 8, 2, 1)
   block = efficientnet.MBConv(args, drop_rate=0.5)
   x = np.random.default_rng(7).normal(size=(16, 8, 8, 8)).astype(np.float32)
   variables = block.init(jax.random.key(0), x, train=False)

@@ -26,6 +26,8 @@ from wcs_jax.models import wcsnet
 from wcs_jax.models.egnet import EGNet
 from wcs_jax.models.gaze2mask import Gaze2MaskNet
 from wcs_jax.models.wcsnet import WCSNet
+from wcs_jax.spec import backbones
+from wcs_jax.spec import networks
 
 SIZE = 64  # EfficientNet levels at 64 x 64: 32, 16, 8, 4, 2
 B0_CHANNELS = (16, 24, 40, 112, 320)
@@ -80,7 +82,7 @@ def tiny_encoder(monkeypatch):
 def model_config(**overrides) -> ml_collections.ConfigDict:
   # decoder_channels 8 under the stand-in, 16 with real encoders: the jitted functional
   # wrappers are cached on the (hashable) module, which does not see the monkeypatch.
-  config = build.default_model_config()
+  config = ml_collections.ConfigDict(networks.default_model_config())
   config.update(dict(backbone="efficientnet-b0", decoder_channels=8))
   config.update(overrides)
   return config
@@ -195,7 +197,7 @@ def test_wcsnet_shapes_every_ablation(ablation, monkeypatch):
   params = variables["params"]
   assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(params))
 
-  levels = wcsnet.parse_levels(config.levels)
+  levels = networks.parse_levels(config.levels)
   if config.mask_branch:
     assert set(params["mask_decoder"]) == {f"refine{j}" for j in levels} | {"head"}
     for j in levels:
@@ -227,7 +229,7 @@ def test_backbone_switch(backbone):
   out, variables = jax.eval_shape(functools.partial(model.init_with_output, train=False),
                                   jax.random.key(0), *make_inputs(size=32))
   assert {k: v.shape for k, v in out.items()} == {"mask": (2, 32, 32, 1), "hotspot": (2, 32, 32, 1)}
-  channels = encoders.level_channels(backbone)
+  channels = backbones.level_channels(backbone)
   assert variables["params"]["mask_decoder"]["refine5"]["conv2"]["conv3x3"]["kernel"].shape[2] == channels[4]
 
 
@@ -268,7 +270,7 @@ def test_every_parameter_gets_a_gradient(tiny_encoder, network, overrides, expec
   assert zero_gradient_params(model, variables, args) == sorted(expected_zero)
 
 
-@pytest.mark.parametrize("correlation", wcsnet.CORRELATIONS)
+@pytest.mark.parametrize("correlation", networks.CORRELATIONS)
 def test_encode_template_then_track_equals_the_full_call(tiny_encoder, correlation):
   model = build.from_config(model_config(correlation=correlation), "wcsnet")
   inputs = make_inputs()
@@ -286,7 +288,7 @@ def test_encode_template_then_track_equals_the_full_call(tiny_encoder, correlati
   np.testing.assert_array_equal(full2["mask"], wcsnet.track(model, variables, code, other_search)[0])
 
 
-@pytest.mark.parametrize("correlation", wcsnet.CORRELATIONS)
+@pytest.mark.parametrize("correlation", networks.CORRELATIONS)
 def test_each_search_uses_its_own_template(tiny_encoder, correlation):
   """Swapping the templates of a batch swaps the outputs; the two templates differ."""
   model = build.from_config(model_config(correlation=correlation), "wcsnet")
@@ -330,7 +332,7 @@ def test_training_mode_updates_batch_stats_of_the_shared_encoder(tiny_encoder):
 
 def test_bfloat16_compute_keeps_float32_params_and_logits(tiny_encoder):
   inputs = make_inputs()
-  for network in build.NETWORKS:
+  for network in networks.NETWORKS:
     model = build.from_config(model_config(dtype="bfloat16"), network)
     args = network_args(network, inputs)
     variables = init_variables(model, *args)
@@ -344,7 +346,7 @@ def test_bfloat16_compute_keeps_float32_params_and_logits(tiny_encoder):
 
 
 def test_default_config_is_the_papers_model():
-  config = build.default_model_config()
+  config = ml_collections.ConfigDict(networks.default_model_config())
   assert (config.backbone, config.levels, config.correlation) == ("efficientnet-b2", "12345", "weighted")
   assert config.hotspot_branch and config.mask_branch and config.dtype == "float32"
   model = build.from_config(None, "wcsnet")

@@ -19,6 +19,7 @@ import torch
 from wcs_jax.models import build
 from wcs_jax.ops import correlation as jax_corr
 from wcs_jax.ops import resize as jax_resize
+from wcs_jax.spec import networks as spec
 from wcs_jax.torch_runtime import convert
 from wcs_jax.torch_runtime import correlation as torch_corr
 from wcs_jax.torch_runtime import efficientnet
@@ -198,7 +199,7 @@ def test_wcsnet_matches_jax(variant):
   with torch.no_grad():
     code = twin.encode_template(nchw(template), nchw(mask), nchw(hotspot))
     got = dict(zip(("mask", "hotspot"), twin.track(code, nchw(search))))
-  resolved = networks.resolve_model_config(config)
+  resolved = spec.resolve_model_config(config)
   assert len(code.mask) == (len(resolved["levels"]) if resolved["mask_branch"] else 0)
   assert len(code.hotspot) == (2 if resolved["hotspot_branch"] else 0)
   assert set(expected) == {k for k, v in got.items() if v is not None}
@@ -225,7 +226,7 @@ def test_mismatched_variables_are_named():
 
 def test_export_round_trip_and_mismatch_errors(tmp_path):
   config = dict(backbone="efficientnet-b0", decoder_channels=8, levels="45")
-  models = {name: networks.build_network(config, name) for name in networks.NETWORKS}
+  models = {name: networks.build_network(config, name) for name in spec.NETWORKS}
   state_dicts = {name: {k: v.numpy() for k, v in m.state_dict().items() if "num_batches" not in k}
                  for name, m in models.items()}
   export.save_export(tmp_path, state_dicts, {name: config for name in models}, {"workdir": "RUN", "step": 3})

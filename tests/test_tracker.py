@@ -16,19 +16,19 @@ import tracking_testing
 import train_testing
 from input_pipeline import hotspot as hotspot_lib
 from input_pipeline import pairs
+from wcs_jax.metrics import segmentation
 from wcs_jax.inference import compose
-from wcs_jax.inference import backend as backend_lib
 from wcs_jax.inference import crops
 from wcs_jax.inference import first_frame
 from wcs_jax.inference import outputs
 from wcs_jax.inference.backend import BackendUnavailableError
-from wcs_jax.inference.backend import JaxBackend
 from wcs_jax.inference.backend import load_backend
+from wcs_jax.inference.jax_backend import JaxBackend
+from wcs_jax.inference.jax_backend import random_variables
 from wcs_jax.inference.tracker import Tracker
 from wcs_jax.inference.tracker import TrackerConfig
 from wcs_jax.io import masks as mask_io
 from wcs_jax.io.video import FrameReader
-from wcs_jax.metrics import segmentation
 from wcs_jax.models import build
 
 TINY = dict(backbone="efficientnet-b0", decoder_channels=8)
@@ -304,7 +304,7 @@ def test_jax_tracker_two_clicks_auto_and_box(tiny_backend, blackswan):
 
 def test_random_variables_have_the_networks_structure_and_flax_default_scales():
   model = build.from_config(TINY, "egnet")
-  drawn = backend_lib.random_variables(model, SIZE, 1)
+  drawn = random_variables(model, SIZE, 1)
   shapes = jax.eval_shape(model.init, jax.random.key(0), jax.ShapeDtypeStruct((1, SIZE, SIZE, 3), np.float32))
   assert jax.tree.map(np.shape, drawn) == jax.tree.map(lambda a: a.shape, dict(shapes))
   for path, leaf in jax.tree_util.tree_leaves_with_path(drawn):

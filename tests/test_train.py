@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from wcs_jax.training import checkpointing
+from wcs_jax.io import workdir as workdir_lib
 from wcs_jax.training import losses
 from wcs_jax.training import metrics_writer
 from wcs_jax.training import trainer
@@ -74,13 +74,13 @@ def test_smoke_chain_one_real_step_of_each_stage(tmp_path):
     assert (tmp_path / name / metrics_writer.TENSORBOARD_DIR).is_dir()
   assert {"loss_hotspot", "loss_mask"} <= set(rows[0])
 
-  out = checkpointing.load_inference_variables(tmp_path)
+  out = workdir_lib.load_inference_variables(tmp_path)
   assert {out["config"].network, *out["model_configs"]} == {"wcsnet", "egnet", "gaze2mask"}
   for name in ("egnet", "gaze2mask", "wcsnet"):
     assert set(out[name]) == {"params", "batch_stats"}
     assert all(x.dtype == np.float32 for x in jax.tree.leaves(out[name]["params"]))
   # The frozen EG-Net carried to WCS-Net is the EG-Net that was trained.
-  _, egnet_state = checkpointing.restore_latest_numpy(tmp_path / "egnet")
+  _, egnet_state = workdir_lib.restore_latest_numpy(tmp_path / "egnet")
   jax.tree.map(np.testing.assert_array_equal, out["egnet"]["params"], egnet_state["params"])
   # Gaze2Mask-Net's encoder sees RGB + gaze.
   assert out["gaze2mask"]["params"]["encoder"]["stem_conv"]["kernel"].shape[2] == 4
@@ -96,7 +96,7 @@ def test_one_device_and_four_devices_agree_after_two_steps(tmp_path):
                              host_batches=worker.host_batches)
   one, four = (metrics_writer.read_metrics(tmp_path / d) for d in ("one", "four"))
   assert [r["step"] for r in four] == [1, 2]
-  (_, a), (_, b) = (checkpointing.restore_latest_numpy(tmp_path / d) for d in ("one", "four"))
+  (_, a), (_, b) = (workdir_lib.restore_latest_numpy(tmp_path / d) for d in ("one", "four"))
   assert int(a["step"]) == int(b["step"]) == 2
   train_testing.assert_same_run(one, four, a, b, learning_rate=config.optimizer.learning_rate)
 
@@ -114,12 +114,12 @@ def test_resume_continues_like_an_uninterrupted_run(tmp_path):
   straight, resumed = (metrics_writer.read_metrics(tmp_path / d) for d in ("straight", "resumed"))
   assert [r["step"] for r in resumed] == [1, 2, 3, 4]
   np.testing.assert_array_equal([r["loss"] for r in resumed], [r["loss"] for r in straight])
-  (_, a), (_, b) = (checkpointing.restore_latest_numpy(tmp_path / d) for d in ("straight", "resumed"))
+  (_, a), (_, b) = (workdir_lib.restore_latest_numpy(tmp_path / d) for d in ("straight", "resumed"))
   jax.tree.map(np.testing.assert_array_equal, a, b)
   # The workdir describes itself: its config, its networks' model configs, its weights.
-  assert checkpointing.load_config(tmp_path / "resumed").to_dict() == json.loads(config.to_json_best_effort())
-  assert checkpointing.load_network_configs(tmp_path / "resumed")["egnet"].to_dict() == config.model.to_dict()
-  out = checkpointing.load_inference_variables(tmp_path / "resumed")
+  assert workdir_lib.load_config(tmp_path / "resumed").to_dict() == json.loads(config.to_json_best_effort())
+  assert workdir_lib.load_network_configs(tmp_path / "resumed")["egnet"].to_dict() == config.model.to_dict()
+  out = workdir_lib.load_inference_variables(tmp_path / "resumed")
   assert out["egnet"] is not None and out["wcsnet"] is None and out["gaze2mask"] is None
 
 
@@ -135,7 +135,7 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(
 
   with pytest.raises(trainer.NonFiniteLossError, match=r"step 3 .*last good checkpoint is step 2"):
     trainer.train_and_evaluate(config, tmp_path, host_batches=poisoned)
-  _, state = checkpointing.restore_latest_numpy(tmp_path)
+  _, state = workdir_lib.restore_latest_numpy(tmp_path)
   assert int(state["step"]) == 2
   assert all(np.isfinite(x).all() for x in jax.tree.leaves(state["params"]))
   assert [r["step"] for r in metrics_writer.read_metrics(tmp_path)] == [1, 2]

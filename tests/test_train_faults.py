@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from wcs_jax.training import checkpointing
+from wcs_jax.io import workdir as workdir_lib
 from wcs_jax.training import metrics_writer
 from wcs_jax.training import trainer
 
@@ -74,7 +74,7 @@ def test_kill_9_then_rerun_continues_like_an_uninterrupted_run(tmp_path):
   straight, resumed = (metrics_writer.read_metrics(d) for d in (tmp_path / "straight", workdir))
   assert [r["step"] for r in resumed] == list(range(1, OVERRIDES["total_steps"] + 1))
   np.testing.assert_allclose([r["loss"] for r in resumed], [r["loss"] for r in straight], rtol=1e-6)
-  (_, a), (_, b) = (checkpointing.restore_latest_numpy(d) for d in (tmp_path / "straight", workdir))
+  (_, a), (_, b) = (workdir_lib.restore_latest_numpy(d) for d in (tmp_path / "straight", workdir))
   for x, y in zip(_leaves(a["params"]), _leaves(b["params"])):
     np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
 
@@ -99,7 +99,7 @@ def test_two_processes_give_the_losses_of_one_process_with_four_devices(tmp_path
 
   single, multi = (metrics_writer.read_metrics(tmp_path / d) for d in ("single", "multi"))
   assert [r["step"] for r in multi] == [1, 2]
-  (_, a), (_, b) = (checkpointing.restore_latest_numpy(tmp_path / d) for d in ("single", "multi"))
+  (_, a), (_, b) = (workdir_lib.restore_latest_numpy(tmp_path / d) for d in ("single", "multi"))
   train_testing.assert_same_run(single, multi, a, b, learning_rate=worker.tiny_config().optimizer.learning_rate)
 
 

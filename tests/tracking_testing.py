@@ -7,9 +7,11 @@ import ml_collections
 import numpy as np
 
 from input_pipeline import synthetic
-from wcs_jax.inference import backend as backend_lib
 from wcs_jax.metrics import segmentation
+from wcs_jax.inference import jax_backend
+from wcs_jax.io import workdir as workdir_lib
 from wcs_jax.models import build
+from wcs_jax.spec import networks
 from wcs_jax.training import checkpointing
 
 # EfficientNet-B0 with 8-wide decoders at 64 x 64: the smallest networks that still
@@ -27,16 +29,16 @@ def write_random_workdir(path: pathlib.Path, model: dict = TINY, image_size: int
 
   Args:
     path: the workdir; created if missing.
-    model: model config overrides (`build.resolve_model_config`).
+    model: model config overrides (`wcs_jax.spec.networks.resolve_model_config`).
     image_size: S of the crops (`config.input.image_size`).
 
   Returns:
     `path`.
   """
   path = pathlib.Path(path)
-  model_config = build.resolve_model_config(model)
-  variables = {name: backend_lib.random_variables(build.from_config(model_config, name), image_size, k)
-               for k, name in enumerate(build.NETWORKS)}
+  model_config = networks.resolve_model_config(model)
+  variables = {name: jax_backend.random_variables(build.from_config(model_config, name), image_size, k)
+               for k, name in enumerate(networks.NETWORKS)}
   config = ml_collections.ConfigDict(dict(
       stage="stage2", network="wcsnet", model=model_config,
       input=dict(image_size=image_size,
@@ -48,7 +50,7 @@ def write_random_workdir(path: pathlib.Path, model: dict = TINY, image_size: int
   checkpointer.save(0, state, force=True)
   checkpointer.wait()
   checkpointer.close()
-  checkpointing.save_config(path, config, {name: model_config for name in build.NETWORKS})
+  workdir_lib.save_config(path, config, {name: model_config for name in networks.NETWORKS})
   return path
 
 

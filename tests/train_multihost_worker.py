@@ -19,10 +19,10 @@ import numpy as np
 
 def tiny_config() -> ml_collections.ConfigDict:
   """EG-Net at 32x32 with EfficientNet-B0 and an 8-wide decoder, batch 4."""
-  from wcs_jax.models import build  # pylint: disable=g-import-not-at-top
+  from wcs_jax.spec import networks  # pylint: disable=g-import-not-at-top
   config = ml_collections.ConfigDict()
   config.stage, config.network = "egnet", "egnet"
-  config.model = build.default_model_config()
+  config.model = ml_collections.ConfigDict(networks.default_model_config())
   config.model.backbone, config.model.decoder_channels = "efficientnet-b0", 8
   config.batch_size, config.total_steps, config.seed = 4, 2, 0
   config.optimizer = ml_collections.ConfigDict(dict(

@@ -23,9 +23,9 @@ Sections
   EfficientNetB2 (weights=None) on TensorFlow at 320x320 in the same run; with
   `--track-memory-frames N`, the RSS after 100 and after N frames of a long stream.
 - `--train`: compile time, step time and examples/s of every training stage's update
-  step (EG-Net, Gaze2Mask-Net with its frozen EG-Net, WCS-Net stage 1 and 2) at the
-  paper's batch sizes (32, 32, 15, 10) and 320x320, on random batches, data parallel
-  over every local device.
+  step (EG-Net, Gaze2Mask-Net with its frozen EG-Net, WCS-Net stage 1 and 2), built by
+  the trainer from `configs/<stage>.py` (the paper's batch sizes and optimizers) at
+  320x320, on random batches, data parallel over every local device.
 - `--torch`: WCS-Net's per-frame `track` on JAX and on the PyTorch runtime
   (`wcs_jax.torch_runtime`: float32 / bfloat16 autocast, eager / traced graph /
   torch.compile, PyTorch thread counts) with the same random weights, interleaved in one run, with each variant's
@@ -56,8 +56,7 @@ def _markdown(header: list[str], rows: list[list]) -> str:
 
 # Image sizes (W, H) of the real datasets, so decoding and cropping cost what they will.
 _SYNTHETIC_SIZES = {"salicon": (640, 480), "duts": (400, 300), "sbd": (500, 375), "davis2016": (854, 480)}
-# The paper's batch sizes (Sec. 3.3).
-_PAPER_BATCH = {"egnet": 32, "gaze2mask": 32, "stage1": 15, "stage2": 10}
+_STAGES = ("egnet", "gaze2mask", "stage1", "stage2")
 
 
 def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
@@ -119,7 +118,8 @@ def pipeline_section(args: argparse.Namespace) -> str:
     data_dir = args.pipeline_data_dir or _build_synthetic(pathlib.Path(tmp), args.pipeline_num)
     load_before = os.getloadavg()[0]
     rows = []
-    for stage, batch in _PAPER_BATCH.items():
+    for stage in _STAGES:
+      batch = _stage_config(stage).batch_size  # the paper's (Sec. 3.3)
       kwargs = dict(global_batch_size=batch, image_size=size, process_index=0, process_count=1)
       first, per_batch, cpu_per_batch = _time_stream(lambda: streams.stage_stream(stage, data_dir, **kwargs),
                                                      args.pipeline_batches, args.pipeline_warmup)
@@ -235,11 +235,12 @@ def add_track_flags(parser: argparse.ArgumentParser) -> None:
 
 def _random_networks(backbone: str, size: int):
   """(models, variables, model config) of all three networks with untrained weights."""
-  from wcs_jax.inference import backend as backend_lib  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference import jax_backend  # pylint: disable=g-import-not-at-top
   from wcs_jax.models import build  # pylint: disable=g-import-not-at-top
-  config = build.resolve_model_config({"backbone": backbone})
-  models = {name: build.from_config(config, name) for name in build.NETWORKS}
-  variables = {name: backend_lib.random_variables(model, size, seed)
+  from wcs_jax.spec import networks  # pylint: disable=g-import-not-at-top
+  config = networks.resolve_model_config({"backbone": backbone})
+  models = {name: build.from_config(config, name) for name in networks.NETWORKS}
+  variables = {name: jax_backend.random_variables(model, size, seed)
                for seed, (name, model) in enumerate(models.items())}
   return models, variables, config
 
@@ -273,7 +274,7 @@ def track_section(args: argparse.Namespace) -> str:
   tf.config.set_visible_devices([], "GPU")
   import jax  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference import session  # pylint: disable=g-import-not-at-top
-  from wcs_jax.inference.backend import JaxBackend  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference.jax_backend import JaxBackend  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference.tracker import Tracker, TrackerConfig  # pylint: disable=g-import-not-at-top
   from wcs_jax.io.video import FrameReader  # pylint: disable=g-import-not-at-top
   from wcs_jax.models import keras_import  # pylint: disable=g-import-not-at-top
@@ -355,7 +356,7 @@ def _track_memory(args: argparse.Namespace) -> str:
   import numpy as np  # pylint: disable=g-import-not-at-top
   import psutil  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference import session  # pylint: disable=g-import-not-at-top
-  from wcs_jax.inference.backend import JaxBackend  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference.jax_backend import JaxBackend  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference.tracker import Tracker, TrackerConfig  # pylint: disable=g-import-not-at-top
   from input_pipeline import synthetic  # pylint: disable=g-import-not-at-top
 
@@ -388,60 +389,51 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
   group.add_argument("--train-size", type=int, default=320, help="input side S (default 320, the paper's)")
   group.add_argument("--train-backbone", default="efficientnet-b2", help="backbone (default efficientnet-b2)")
   group.add_argument("--train-batch", type=int, default=0,
-                     help="global batch of every stage (default 0: the paper's, 32/32/15/10)")
+                     help="global batch of every stage (default 0: the config's, i.e. the paper's)")
   group.add_argument("--train-dtype", default="float32", help="compute dtype, float32 or bfloat16 (default float32)")
   group.add_argument("--train-repeats", type=int, default=3, help="timed steps per stage, median reported (default 3)")
 
 
+def _stage_config(stage: str):
+  """`configs/<stage>.py`'s get_config(): the paper's batch size, optimizer and model."""
+  import importlib  # pylint: disable=g-import-not-at-top
+  from wcs_jax.spec import networks  # pylint: disable=g-import-not-at-top
+  if stage not in networks.STAGE_NETWORKS:
+    raise SystemExit(f"--train-stages: unknown stage {stage!r}; expected some of {sorted(networks.STAGE_NETWORKS)}")
+  return importlib.import_module(f"configs.{stage}").get_config()
+
+
 def train_section(args: argparse.Namespace) -> str:
-  """Compile time, step time and examples/s of each stage's jitted update step (the
-  trainer's own `train_step`, data parallel over every local device) on random
-  batches: the network and optimiser cost alone (the input streams: `--pipeline`)."""
-  import functools  # pylint: disable=g-import-not-at-top
+  """Compile time, step time and examples/s of each stage's jitted update step, built by
+  the trainer itself (`wcs_jax.training.trainer.build_training` on `configs/<stage>.py`,
+  data parallel over every local device) on random batches: the network and optimiser
+  cost alone (the input streams: `--pipeline`)."""
   import jax  # pylint: disable=g-import-not-at-top
-  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  import optax  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference import jax_backend  # pylint: disable=g-import-not-at-top
   from wcs_jax.models import build  # pylint: disable=g-import-not-at-top
   from wcs_jax.training import steps, trainer  # pylint: disable=g-import-not-at-top
 
-  mesh = jax.make_mesh((jax.device_count(),), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
-  replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-  batched = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
-  model_config = build.default_model_config()
-  model_config.backbone, model_config.dtype = args.train_backbone, args.train_dtype
-  networks = {"egnet": "egnet", "gaze2mask": "gaze2mask", "stage1": "wcsnet", "stage2": "wcsnet"}
   rows = []
   for stage in args.train_stages.split(","):
-    if stage not in networks:
-      raise SystemExit(f"--train-stages: unknown stage {stage!r}; expected some of {sorted(networks)}")
-    network, batch = networks[stage], args.train_batch or _PAPER_BATCH[stage]
-    model = build.from_config(model_config, network)
-    init = jax.jit(lambda key, m=model, n=network: m.init(key, *trainer.example_inputs(n, args.train_size),
-                                                         train=False), out_shardings=replicated)
-    variables = init(jax.random.key(0))
-    frozen, egnet = {}, None
-    if network == "gaze2mask":  # its input gaze comes from a frozen EG-Net inside the step
-      egnet = build.from_config(model_config, "egnet")
-      frozen = {"egnet": jax.jit(lambda key: egnet.init(key, *trainer.example_inputs("egnet", args.train_size),
-                                                        train=False), out_shardings=replicated)(jax.random.key(1))}
-    optimizer = optax.adam(1e-4)
-    state = steps.TrainState(step=jnp.zeros((), jnp.int32), params=variables["params"],
-                             batch_stats=variables["batch_stats"], opt_state=optimizer.init(variables["params"]),
-                             frozen=frozen)
+    config = _stage_config(stage)
+    config.input.image_size = args.train_size
+    config.model.backbone, config.model.dtype = args.train_backbone, args.train_dtype
+    config.batch_size = args.train_batch or config.batch_size
+    network, batch = config.network, config.batch_size
+    # The predecessor a stage would start from (`init_from`), with random weights:
+    # Gaze2Mask-Net's input gaze comes from a frozen EG-Net inside the step.
+    frozen = ({"egnet": jax_backend.random_variables(build.from_config(config.model, "egnet"), args.train_size)}
+              if network == "gaze2mask" else {})
+    predecessor = {"own": None, "frozen": frozen, "model_configs": {name: config.model for name in frozen}}
+    training = trainer.build_training(config, predecessor=predecessor)
     rng = np.random.default_rng(0)
-    s = args.train_size
-    shapes = {"image": 3, "gaze": 1, "mask": 1, "template_image": 3, "template_mask": 1, "template_hotspot": 1,
-              "search_image": 3, "search_mask": 1, "search_hotspot": 1}
-    data = {k: jax.device_put((rng.random((batch, s, s, shapes[k])) > 0.5).astype(np.float32), batched)
-            for k in steps.BATCH_FIELDS[network] if k in shapes}
-    data.update({k: jax.device_put(np.ones((batch,), np.float32), batched)
-                 for k in steps.BATCH_FIELDS[network] if k not in shapes})
-    step = jax.jit(functools.partial(steps.train_step, loss_fn=steps.make_loss_fn(network, model, egnet=egnet),
-                                     optimizer=optimizer, learning_rate_fn=optax.constant_schedule(1e-4), seed=0),
-                   in_shardings=(replicated, batched), out_shardings=(replicated, replicated), donate_argnums=0)
+    data = {k: jax.device_put((rng.random(shape) > 0.5).astype(np.float32) if len(shape) > 1
+                              else np.ones(shape, np.float32), training.data_sharding)
+            for k, shape in steps.batch_shapes(network, batch, args.train_size).items()}
+    state = training.state
     start = time.perf_counter()
-    compiled = step.lower(state, data).compile()
+    compiled = training.train_step.lower(state, data).compile()
     compile_s = time.perf_counter() - start
     need_gb = _step_memory_gb(compiled)
     free_gb = _free_memory_gb()
@@ -449,7 +441,7 @@ def train_section(args: argparse.Namespace) -> str:
       # Running it would only get the process killed by the kernel's OOM killer.
       rows.append([stage, network, batch, f"does not fit: needs {need_gb:.1f} GB, {free_gb:.1f} GB free", "",
                    f"{compile_s:.0f}", f"{need_gb:.1f}"])
-      del state, data, compiled, step
+      del state, data, compiled, training
       continue
     state, _ = compiled(state, data)  # warm-up
     times = []
@@ -461,7 +453,7 @@ def train_section(args: argparse.Namespace) -> str:
     step_s = sorted(times)[len(times) // 2]
     rows.append([stage, network, batch, f"{step_s:.2f}", f"{batch / step_s:.1f}", f"{compile_s:.0f}",
                  "?" if need_gb is None else f"{need_gb:.1f}"])
-    del state, data, compiled, step
+    del state, data, compiled, training
   devices = f"{jax.device_count()} x {jax.devices()[0].device_kind}"
   title = (f"Training step, {args.train_backbone}, {args.train_size}x{args.train_size}, {args.train_dtype}, "
            f"{devices}, load average {os.getloadavg()[0]:.1f}, median of {args.train_repeats}:")
@@ -525,7 +517,7 @@ def torch_section(args: argparse.Namespace) -> str:
   tracker with each backend: `--track`.)"""
   import numpy as np  # pylint: disable=g-import-not-at-top
   import torch  # pylint: disable=g-import-not-at-top
-  from wcs_jax.inference import backend as backend_lib  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference import jax_backend  # pylint: disable=g-import-not-at-top
   from wcs_jax.torch_runtime.backend import TorchBackend  # pylint: disable=g-import-not-at-top
 
   size = args.torch_size
@@ -535,7 +527,7 @@ def torch_section(args: argparse.Namespace) -> str:
   default_threads = torch.get_num_threads()
   models, variables, config = _random_networks(args.torch_backbone, size)
   # (row name, backend, PyTorch threads or None).
-  backends = [("jax", backend_lib.JaxBackend(models, variables, size), None)]
+  backends = [("jax", jax_backend.JaxBackend(models, variables, size), None)]
   rng = np.random.default_rng(0)
   image = rng.uniform(0, 1, (1, size, size, 3)).astype(np.float32)
   search = np.roll(image, size // 10, axis=(1, 2))

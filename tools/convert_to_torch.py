@@ -4,7 +4,7 @@ r"""Exports a trained run to the standalone PyTorch runtime (`wcs_jax.torch_runt
     python tools/track.py --backend torch --weights runs/smoke_torch --input clip.mp4 --output out
 
 Writes, from the latest checkpoint of the run's last stage
-(`wcs_jax.training.checkpointing.load_inference_variables`):
+(`wcs_jax.io.workdir.load_inference_variables`):
 
 - `OUTPUT/wcsnet.safetensors`: the float32 weights of EG-Net, Gaze2Mask-Net and WCS-Net
   (those the run holds), under `<network>.<PyTorch state-dict key>`, batch norm
@@ -37,10 +37,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # pylint: disable=wrong-import-position
 import torch  # pylint: disable=wrong-import-position
 
+from wcs_jax.spec import networks  # pylint: disable=wrong-import-position
 from wcs_jax.torch_runtime import convert  # pylint: disable=wrong-import-position
 from wcs_jax.torch_runtime import export  # pylint: disable=wrong-import-position
 from wcs_jax.torch_runtime import graphs  # pylint: disable=wrong-import-position
-from wcs_jax.torch_runtime import networks  # pylint: disable=wrong-import-position
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,8 +71,8 @@ def convert_workdir(workdir: str | os.PathLike, output: str | os.PathLike) -> tu
     (loaded, state_dicts): `load_inference_variables(workdir)` and {network: PyTorch
     state dict} of the exported networks.
   """
-  from wcs_jax.training import checkpointing  # pylint: disable=g-import-not-at-top
-  loaded = checkpointing.load_inference_variables(workdir)
+  from wcs_jax.io import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  loaded = workdir_lib.load_inference_variables(workdir)
   model_configs = {name: dict(loaded["model_configs"][name]) for name in networks.NETWORKS
                    if loaded.get(name) is not None}
   if "wcsnet" not in model_configs:

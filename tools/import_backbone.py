@@ -21,9 +21,9 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
 def main(argv: list[str] | None = None) -> int:
-  from wcs_jax.models import encoders  # pylint: disable=g-import-not-at-top
+  from wcs_jax.spec import backbones  # pylint: disable=g-import-not-at-top
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--arch", required=True, choices=encoders.ARCHS, help="backbone architecture")
+  parser.add_argument("--arch", required=True, choices=backbones.ARCHS, help="backbone architecture")
   source = parser.add_mutually_exclusive_group(required=True)
   source.add_argument("--keras-weights", metavar="FILE", help="weights file of the keras.applications model")
   source.add_argument("--keras-imagenet", action="store_true", help="Keras's own ImageNet weights (downloads)")
@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.config.set_visible_devices([], "GPU")
+  from wcs_jax.io import trees  # pylint: disable=g-import-not-at-top
   from wcs_jax.models import backbone_io, keras_import  # pylint: disable=g-import-not-at-top
 
   if args.keras_imagenet:
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     name = os.path.abspath(args.keras_weights)
     variables = keras_import.load_keras_weights(args.keras_weights, args.arch)
   out = backbone_io.save_backbone(args.output, variables, args.arch, name)
-  count = sum(v.size for v in backbone_io.flatten(variables).values())
+  count = sum(int(v.size) for v in trees.flatten(variables).values())
   print(f"wrote {args.arch} ({count:,} values) from {name} to {out}")
   return 0
 

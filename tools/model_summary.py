@@ -40,8 +40,10 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top,wrong-import-posi
 import ml_collections  # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+from wcs_jax.inference import jax_backend  # pylint: disable=g-import-not-at-top,wrong-import-position
 from wcs_jax.models import build  # pylint: disable=g-import-not-at-top,wrong-import-position
 from wcs_jax.models import wcsnet  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wcs_jax.spec import networks  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def load_model_config(spec: str) -> tuple[ml_collections.ConfigDict, int | None]:
@@ -55,7 +57,7 @@ def load_model_config(spec: str) -> tuple[ml_collections.ConfigDict, int | None]
     (model config, image size or None).
   """
   if spec == "default":
-    return build.default_model_config(), None
+    return ml_collections.ConfigDict(networks.default_model_config()), None
   path, _, arg = spec.partition(":")
   file = pathlib.Path(path)
   if not file.is_file():
@@ -98,12 +100,10 @@ def flops(fn, *args) -> float:
 
 def summarize(model_config: ml_collections.ConfigDict, size: int, batch: int = 1) -> list[dict[str, Any]]:
   """One row per network and real-time stage: name, params, encoder params, FLOPs."""
-  image = jax.ShapeDtypeStruct((batch, size, size, 3), jnp.float32)
-  gmap = jax.ShapeDtypeStruct((batch, size, size, 1), jnp.float32)
   key = jax.random.key(0)
   rows = []
-  for network, args in (("egnet", (image,)), ("gaze2mask", (image, gmap)),
-                        ("wcsnet", (image, gmap, gmap, image))):
+  for network in networks.NETWORKS:
+    args = [jax.ShapeDtypeStruct(shape, jnp.float32) for shape in networks.input_shapes(network, size, batch)]
     model = build.from_config(model_config, network)
     variables = jax.eval_shape(functools.partial(model.init, train=False), key, *args)
     params = variables["params"]
@@ -111,6 +111,7 @@ def summarize(model_config: ml_collections.ConfigDict, size: int, batch: int = 1
     rows.append(dict(name=name, params=count_params(params), encoder=count_params(params["encoder"]),
                      flops=flops(model.apply, variables, *args)))
     if network == "wcsnet":
+      image, gmap = args[0], args[1]
       code = jax.eval_shape(functools.partial(model.apply, method=wcsnet.WCSNet.encode_template),
                             variables, image, gmap, gmap)
       rows.append(dict(name="WCS-Net encode_template (once per object)", params=None, encoder=None,
@@ -122,29 +123,13 @@ def summarize(model_config: ml_collections.ConfigDict, size: int, batch: int = 1
   return rows
 
 
-def random_variables(shapes: Any, seed: int = 0) -> Any:
-  """Concrete variables for `shapes`: normal kernels scaled by 1/sqrt(fan-in), unit
-  batch-norm variances, zero means. Filled by NumPy, so no initialiser is compiled."""
-  rng = np.random.RandomState(seed)
-
-  def fill(path, leaf):
-    name = getattr(path[-1], "key", "")
-    if name == "kernel":
-      return jnp.asarray(rng.randn(*leaf.shape) / np.sqrt(np.prod(leaf.shape[:-1])), jnp.float32)
-    if name in ("scale", "var"):
-      return jnp.ones(leaf.shape, jnp.float32)
-    return jnp.zeros(leaf.shape, jnp.float32)
-  return jax.tree_util.tree_map_with_path(fill, shapes)
-
-
 def time_track(model_config: ml_collections.ConfigDict, size: int, batch: int, repeats: int) -> dict[str, float]:
   """Wall time per call of the jitted `wcsnet.track` after one warm-up call, in ms."""
   model = build.from_config(model_config, "wcsnet")
   rng = np.random.RandomState(0)
   image = jnp.asarray(rng.rand(batch, size, size, 3), jnp.float32)
   gmap = jnp.asarray(rng.rand(batch, size, size, 1), jnp.float32)
-  variables = random_variables(jax.eval_shape(functools.partial(model.init, train=False), jax.random.key(0),
-                                              image, gmap, gmap, image))
+  variables = jax_backend.random_variables(model, size)
   code = wcsnet.encode_template(model, variables, image, gmap, gmap)
   jax.block_until_ready(wcsnet.track(model, variables, code, image))
   times = []
@@ -156,7 +141,7 @@ def time_track(model_config: ml_collections.ConfigDict, size: int, batch: int, r
 
 
 def markdown(rows: list[dict[str, Any]], model_config: ml_collections.ConfigDict, size: int, batch: int) -> str:
-  c = build.resolve_model_config(model_config)
+  c = ml_collections.ConfigDict(networks.resolve_model_config(model_config))
   lines = [f"backbone {c.backbone}, decoder_channels {c.decoder_channels}, levels {c.levels}, "
            f"correlation {c.correlation}, hotspot_branch {c.hotspot_branch}, mask_branch {c.mask_branch}, "
            f"dtype {c.dtype}; input {size}x{size}, batch {batch}; FLOPs from XLA ({jax.default_backend()})",
@@ -187,11 +172,11 @@ def main(argv: list[str] | None = None) -> int:
   model_config, config_size = load_model_config(args.config)
   model_config = ml_collections.ConfigDict(dict(model_config))
   for key, value in args.model:
-    if key not in build.default_model_config():
-      parser.error(f"--model {key}: not a model field; known: {sorted(build.default_model_config())}")
+    if key not in networks.default_model_config():
+      parser.error(f"--model {key}: not a model field; known: {sorted(networks.default_model_config())}")
     model_config[key] = value
   try:
-    build.resolve_model_config(model_config)
+    networks.resolve_model_config(model_config)
   except ValueError as e:
     parser.error(str(e))
   size = args.size or config_size or 320

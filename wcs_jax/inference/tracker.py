@@ -53,6 +53,7 @@ from wcs_jax.inference import first_frame
 from wcs_jax.inference.backend import Backend
 from wcs_jax.inference.backend import BackendUnavailableError
 from wcs_jax.inference.backend import load_backend
+from wcs_jax.spec import geometry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,10 +78,10 @@ class TrackerConfig:
     min_extent: smallest object extent in pixels (the window never shrinks below
       `search_context * min_extent`).
   """
-  image_size: int = 320
-  template_context: float = 1.5
-  search_context: float = 2.0
-  guidance_sigma: float = 0.25
+  image_size: int = geometry.IMAGE_SIZE
+  template_context: float = geometry.TEMPLATE_CONTEXT
+  search_context: float = geometry.SEARCH_CONTEXT
+  guidance_sigma: float = geometry.GUIDANCE_SIGMA
   click_sigma: float = 0.05
   mask_threshold: float = 0.5
   lost_area_fraction: float = 0.15
@@ -108,7 +109,7 @@ class TrackerConfig:
 
     Reads `config.input.image_size` and `config.input.pairs.{template_context,
     search_context, guidance_sigma}`; a field the config lacks keeps its default here
-    (the defaults of `input_pipeline.pairs.PairConfig`).
+    (`wcs_jax.spec.geometry`'s, as `input_pipeline.pairs.PairConfig`'s).
     """
     fields = {}
     inputs = config.get("input") or {}

@@ -15,27 +15,38 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from wcs_jax.io import trees
-from wcs_jax.models import encoders
-from wcs_jax.models import keras_import
+from wcs_jax.spec import backbones
 
 WEIGHTS_FILE = "backbone.safetensors"
 META_FILE = "backbone.json"
 
 
-def flatten(tree: dict) -> dict[str, np.ndarray]:
-  """{"a": {"b": x}} -> {"a/b": np.asarray(x)}."""
-  return {path: np.asarray(value) for path, value in trees.flatten(tree).items()}
+def adapt_in_channels(variables: dict, stem: tuple[str, ...], in_channels: int) -> dict:
+  """Widens the stem kernel [k, k, 3, C] to `in_channels` inputs, new channels at zero.
+
+  With zero weights on the extra (gaze) channel, a 4-channel encoder starts out
+  computing exactly what the imported RGB encoder computes.
+  """
+  node = variables["params"]
+  for key in stem:
+    node = node[key]
+  kernel = np.asarray(node["kernel"])
+  if kernel.shape[2] > in_channels:
+    raise ValueError(f"stem kernel has {kernel.shape[2]} input channels, cannot narrow to {in_channels}")
+  pad = np.zeros(kernel.shape[:2] + (in_channels - kernel.shape[2], kernel.shape[3]), kernel.dtype)
+  node["kernel"] = np.concatenate([kernel, pad], axis=2)
+  return variables
 
 
 def save_backbone(directory: str | os.PathLike, variables: dict, arch: str, source: str) -> pathlib.Path:
   """Writes an encoder's 3-channel variables and what they are to `directory`."""
   directory = pathlib.Path(directory)
   directory.mkdir(parents=True, exist_ok=True)
-  flat = {k: np.ascontiguousarray(v, np.float32) for k, v in flatten(variables).items()}
+  flat = {k: np.ascontiguousarray(v, np.float32) for k, v in trees.flatten(variables).items()}
   tmp = directory / (WEIGHTS_FILE + ".tmp")
   save_file(flat, str(tmp), metadata={"arch": arch})
   os.replace(tmp, directory / WEIGHTS_FILE)  # never leave a half-written weights file
-  meta = {"arch": arch, "in_channels": int(flat[f"params/{'/'.join(encoders.stem_path(arch))}/kernel"].shape[2]),
+  meta = {"arch": arch, "in_channels": int(flat[f"params/{'/'.join(backbones.stem_path(arch))}/kernel"].shape[2]),
           "source": source, "format": "flax variables, '/'-joined paths"}
   (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
   return directory
@@ -60,5 +71,5 @@ def load_backbone(directory: str | os.PathLike, in_channels: int = 3, arch: str 
   if arch is not None and meta["arch"] != arch:
     raise ValueError(f"{directory} holds a {meta['arch']} backbone, but the config asks for {arch}")
   variables = trees.unflatten(load_file(str(weights)))
-  variables = keras_import.adapt_in_channels(variables, encoders.stem_path(meta["arch"]), in_channels)
+  variables = adapt_in_channels(variables, backbones.stem_path(meta["arch"]), in_channels)
   return variables

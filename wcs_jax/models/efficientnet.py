@@ -24,19 +24,14 @@ import jax.numpy as jnp
 
 from wcs_jax.models import layers
 from wcs_jax.ops import depthwise
-
-from wcs_jax.models.backbone_specs import (  # pylint: disable=unused-import
-    B0_STAGES, EXTRA_CHANNEL_MEAN, EXTRA_CHANNEL_STD, IMAGENET_MEAN, IMAGENET_STD, LEVEL_STAGES, StageArgs,
-    block_plan, level_blocks, round_filters, round_repeats)
-from wcs_jax.models.backbone_specs import EFFICIENTNET_ARCHS as ARCHS
-from wcs_jax.models.backbone_specs import EFFICIENTNET_EPSILON as EPSILON
-from wcs_jax.models.backbone_specs import check_efficientnet_arch as check_arch
-from wcs_jax.models.backbone_specs import efficientnet_level_channels as level_channels
+from wcs_jax.spec import backbones
+from wcs_jax.spec import geometry
+from wcs_jax.spec.backbones import EFFICIENTNET_EPSILON as EPSILON
 
 
 class MBConv(nn.Module):
   """Inverted residual block with squeeze-excitation (Keras `efficientnet.block`)."""
-  args: StageArgs
+  args: backbones.StageArgs
   drop_rate: float
   depthwise_impl: depthwise.Implementation = "auto"
   dtype: Any = jnp.float32
@@ -50,7 +45,7 @@ class MBConv(nn.Module):
     if a.expand_ratio != 1:
       x = layers.Conv(filters, (1, 1), use_bias=False, dtype=self.dtype, name="expand_conv")(x)
       x = layers.swish(layers.batch_norm(train, EPSILON, self.dtype, "expand_bn")(x))
-    padding = layers.correct_pad(x.shape[1:3], a.kernel_size) if a.stride == 2 else "SAME"
+    padding = geometry.keras_stride2_padding(x.shape[1:3], a.kernel_size) if a.stride == 2 else "SAME"
     x = layers.DepthwiseConv(a.kernel_size, a.stride, padding, self.depthwise_impl, self.dtype,
                              name="dwconv")(x)
     x = layers.swish(layers.batch_norm(train, EPSILON, self.dtype, "bn")(x))
@@ -98,36 +93,23 @@ class EfficientNet(nn.Module):
     """
     if x.shape[-1] != self.in_channels:
       raise ValueError(f"{self.arch} expects {self.in_channels} input channels, got shape {x.shape}")
-    width, _ = check_arch(self.arch)
+    width, _ = backbones.check_efficientnet_arch(self.arch)
     x = normalize(x).astype(self.dtype)
-    x = layers.Conv(round_filters(32, width), (3, 3), strides=(2, 2),
-                    padding=layers.correct_pad(x.shape[1:3], 3), use_bias=False, dtype=self.dtype,
+    x = layers.Conv(backbones.round_filters(32, width), (3, 3), strides=(2, 2),
+                    padding=geometry.keras_stride2_padding(x.shape[1:3], 3), use_bias=False, dtype=self.dtype,
                     name="stem_conv")(x)
     x = layers.swish(layers.batch_norm(train, EPSILON, self.dtype, "stem_bn")(x))
-    plan = block_plan(self.arch)
-    level_indices = set(level_blocks(plan))
+    plan = backbones.block_plan(self.arch)
+    level_names = set(backbones.level_blocks(plan))
     levels = []
-    for index, (name, args, drop_rate) in enumerate(plan):
+    for name, args, drop_rate in plan:
       x = MBConv(args, drop_rate, self.depthwise_impl, self.dtype, name=name)(x, train)
-      if index in level_indices:
+      if name in level_names:
         levels.append(x)
     return levels
 
 
 def normalize(x: jax.Array) -> jax.Array:
   """ImageNet mean/std normalisation of the RGB channels; extra channels to [-1, 1]."""
-  c = x.shape[-1]
-  mean = jnp.array(IMAGENET_MEAN + (EXTRA_CHANNEL_MEAN,) * (c - 3), jnp.float32)
-  std = jnp.array(IMAGENET_STD + (EXTRA_CHANNEL_STD,) * (c - 3), jnp.float32)
-  return (x.astype(jnp.float32) - mean) / std
-
-
-def load_keras_weights(keras_model_or_weights_file: Any, arch: str, in_channels: int = 3) -> dict:
-  """Flax variables {"params", "batch_stats"} from a `keras.applications` EfficientNet.
-
-  See `wcs_jax.models.keras_import.load_keras_weights`; for `in_channels=4` the
-  extra input channel's stem weights start at zero.
-  """
-  from wcs_jax.models import keras_import  # pylint: disable=g-import-not-at-top
-  check_arch(arch)
-  return keras_import.load_keras_weights(keras_model_or_weights_file, arch, in_channels)
+  mean, std = backbones.efficientnet_normalization(x.shape[-1])
+  return (x.astype(jnp.float32) - jnp.array(mean, jnp.float32)) / jnp.array(std, jnp.float32)

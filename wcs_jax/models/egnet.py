@@ -17,15 +17,14 @@ import jax.numpy as jnp
 from wcs_jax.models import encoders
 from wcs_jax.models import refine
 from wcs_jax.ops import depthwise
-
-LEVELS = (3, 4, 5)
+from wcs_jax.spec.networks import EGNET_LEVELS
 
 
 class EGNet(nn.Module):
   """Eye-gaze network (Eq. 1).
 
   Attributes:
-    backbone: encoder architecture (see `wcs_jax.models.encoders.ARCHS`).
+    backbone: encoder architecture (see `wcs_jax.spec.backbones.ARCHS`).
     decoder_channels: width of the refinement blocks.
     dtype: computation dtype (parameters float32, logits float32).
     depthwise_impl: formulation of the encoder's depth-wise convolutions.
@@ -48,5 +47,5 @@ class EGNet(nn.Module):
     """
     features = encoders.build_encoder(self.backbone, 3, self.depthwise_impl, self.dtype,
                                       name="encoder")(image, train=train)
-    decoder = refine.RefinementDecoder(LEVELS, self.decoder_channels, self.dtype, name="decoder")
-    return decoder([features[j - 1] for j in LEVELS], image.shape[1:3])
+    decoder = refine.RefinementDecoder(EGNET_LEVELS, self.decoder_channels, self.dtype, name="decoder")
+    return decoder([features[j - 1] for j in EGNET_LEVELS], image.shape[1:3])

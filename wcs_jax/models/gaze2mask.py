@@ -19,15 +19,14 @@ import jax.numpy as jnp
 from wcs_jax.models import encoders
 from wcs_jax.models import refine
 from wcs_jax.ops import depthwise
-
-LEVELS = (1, 2, 3, 4, 5)
+from wcs_jax.spec.networks import GAZE2MASK_LEVELS
 
 
 class Gaze2MaskNet(nn.Module):
   """Gaze-to-mask network (Eq. 2).
 
   Attributes:
-    backbone: encoder architecture (see `wcs_jax.models.encoders.ARCHS`), built with
+    backbone: encoder architecture (see `wcs_jax.spec.backbones.ARCHS`), built with
       four input channels.
     decoder_channels: width of the refinement blocks.
     dtype: computation dtype (parameters float32, logits float32).
@@ -56,5 +55,5 @@ class Gaze2MaskNet(nn.Module):
     x = jnp.concatenate([image, gaze.astype(image.dtype)], axis=-1)
     features = encoders.build_encoder(self.backbone, 4, self.depthwise_impl, self.dtype,
                                       name="encoder")(x, train=train)
-    decoder = refine.RefinementDecoder(LEVELS, self.decoder_channels, self.dtype, name="decoder")
+    decoder = refine.RefinementDecoder(GAZE2MASK_LEVELS, self.decoder_channels, self.dtype, name="decoder")
     return decoder(features, image.shape[1:3], guidance=gaze)

@@ -11,7 +11,8 @@ Keras weight of the same shape, or the import fails naming the tensors that did 
 | DepthwiseConv2D      | params/kernel [k, k, C, 1] -> [k, k, 1, C]                   |
 | BatchNormalization   | params/scale, params/bias, batch_stats/mean, batch_stats/var |
 
-Keras imports TensorFlow lazily: only this module and `tools/import_backbone.py` need it.
+Keras imports TensorFlow lazily: only this module and `tools/import_backbone.py` need it,
+and no other module of `wcs_jax.models` imports this one.
 """
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ from typing import Any, Callable
 import numpy as np
 
 from wcs_jax.io import trees
-from wcs_jax.models import efficientnet as efficientnet_lib
+from wcs_jax.models import backbone_io
 from wcs_jax.models import encoders
-from wcs_jax.models import resnet as resnet_lib
+from wcs_jax.spec import backbones
 
 # Keras layer name -> Flax module path; the block prefix becomes a submodule.
 _BLOCK_PATTERNS = (re.compile(r"^(block\d+[a-z])_(.+)$"), re.compile(r"^(conv\d_block\d+)_(.+)$"))
@@ -45,12 +46,11 @@ def flax_path(layer_name: str) -> tuple[str, ...]:
 def keras_constructor(arch: str) -> Callable[..., Any]:
   """The `keras.applications` function that builds `arch`."""
   import keras  # pylint: disable=g-import-not-at-top
-  if arch in efficientnet_lib.ARCHS:
+  backbones.check_arch(arch)
+  if arch in backbones.EFFICIENTNET_ARCHS:
     return getattr(keras.applications, "EfficientNetB" + arch[-1])
-  if arch in resnet_lib.ARCHS:
-    return getattr(keras.applications, {"resnet50": "ResNet50", "resnet101": "ResNet101",
-                                        "resnet152": "ResNet152"}[arch])
-  raise ValueError(f"unknown backbone arch {arch!r}; expected one of {list(encoders.ARCHS)}")
+  return getattr(keras.applications, {"resnet50": "ResNet50", "resnet101": "ResNet101",
+                                      "resnet152": "ResNet152"}[arch])
 
 
 def build_keras_model(arch: str, weights: str | None = None) -> Any:
@@ -109,31 +109,14 @@ def _check_imagenet_normalization(model: Any, layer: Any) -> None:
   following = model.layers[index + 1] if index + 1 < len(model.layers) else None
   if isinstance(following, keras.layers.Rescaling) and np.ndim(following.scale) > 0:
     std = std / np.asarray(following.scale).reshape(-1)
-  expected_mean = np.array(efficientnet_lib.IMAGENET_MEAN)
-  expected_std = np.array(efficientnet_lib.IMAGENET_STD)
+  expected_mean = np.array(backbones.IMAGENET_MEAN)
+  expected_std = np.array(backbones.IMAGENET_STD)
   if not (np.allclose(mean, expected_mean, atol=1e-3) and np.allclose(std, expected_std, atol=1e-3)):
     raise ValueError(
         f"Keras layer {layer.name} normalises with mean {mean.round(4).tolist()} and std "
         f"{std.round(4).tolist()}; the Flax encoder uses ImageNet mean {list(expected_mean)} and "
         f"std {list(expected_std)}. Set the Keras Normalization layer to those values "
         "(weights='imagenet' does) before importing.")
-
-
-def adapt_in_channels(variables: dict, stem: tuple[str, ...], in_channels: int) -> dict:
-  """Widens the stem kernel [k, k, 3, C] to `in_channels` inputs, new channels at zero.
-
-  With zero weights on the extra (gaze) channel, a 4-channel encoder starts out
-  computing exactly what the imported RGB encoder computes.
-  """
-  node = variables["params"]
-  for key in stem:
-    node = node[key]
-  kernel = np.asarray(node["kernel"])
-  if kernel.shape[2] > in_channels:
-    raise ValueError(f"stem kernel has {kernel.shape[2]} input channels, cannot narrow to {in_channels}")
-  pad = np.zeros(kernel.shape[:2] + (in_channels - kernel.shape[2], kernel.shape[3]), kernel.dtype)
-  node["kernel"] = np.concatenate([kernel, pad], axis=2)
-  return variables
 
 
 def check_matches(imported: dict, reference: dict, source: str) -> None:
@@ -178,7 +161,7 @@ def load_keras_weights(keras_model_or_weights_file: Any, arch: str, in_channels:
     name = path
   else:
     model, name = source, f"Keras model {getattr(source, 'name', '?')}"
-  variables = adapt_in_channels(keras_variables(model), encoders.stem_path(arch), in_channels)
+  variables = backbone_io.adapt_in_channels(keras_variables(model), backbones.stem_path(arch), in_channels)
   module = encoders.build_encoder(arch, in_channels)
   reference = jax.eval_shape(lambda: module.init(jax.random.key(0), np.zeros((1, 64, 64, in_channels), np.float32)))
   check_matches(variables, reference, name)

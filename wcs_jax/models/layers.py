@@ -3,7 +3,7 @@
 The encoders reproduce `keras.applications` exactly, so their building blocks follow
 Keras's conventions where Flax's defaults differ: batch-norm momentum 0.99 and the
 layer's own epsilon, TensorFlow "SAME" padding, and the asymmetric zero padding Keras
-applies before stride-2 convolutions (`imagenet_utils.correct_pad`).
+applies before stride-2 convolutions (`wcs_jax.spec.geometry.keras_stride2_padding`).
 """
 from __future__ import annotations
 
@@ -15,19 +15,6 @@ import jax
 import jax.numpy as jnp
 
 from wcs_jax.ops import depthwise
-
-
-def correct_pad(in_size: tuple[int, int], kernel_size: int) -> tuple[tuple[int, int], tuple[int, int]]:
-  """Keras's padding before a stride-2 'valid' convolution (`imagenet_utils.correct_pad`).
-
-  An even input loses one pixel of padding at the top/left: ((k//2 - 1, k//2), ...);
-  an odd input is padded symmetrically.
-  """
-  pads = []
-  for n in in_size:
-    adjust = 1 - n % 2
-    pads.append((kernel_size // 2 - adjust, kernel_size // 2))
-  return tuple(pads)
 
 
 def batch_norm(train: bool, epsilon: float, dtype: Any, name: str) -> nn.BatchNorm:

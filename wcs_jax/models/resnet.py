@@ -21,12 +21,8 @@ import jax
 import jax.numpy as jnp
 
 from wcs_jax.models import layers
-
-from wcs_jax.models.backbone_specs import CAFFE_BGR_MEAN, STAGE_FILTERS  # pylint: disable=unused-import
-from wcs_jax.models.backbone_specs import RESNET_ARCHS as ARCHS
-from wcs_jax.models.backbone_specs import RESNET_EPSILON as EPSILON
-from wcs_jax.models.backbone_specs import check_resnet_arch as check_arch
-from wcs_jax.models.backbone_specs import resnet_level_channels as level_channels
+from wcs_jax.spec import backbones
+from wcs_jax.spec.backbones import RESNET_EPSILON as EPSILON
 
 
 class Bottleneck(nn.Module):
@@ -80,7 +76,7 @@ class ResNet(nn.Module):
     """
     if x.shape[-1] != self.in_channels:
       raise ValueError(f"{self.arch} expects {self.in_channels} input channels, got shape {x.shape}")
-    blocks = check_arch(self.arch)
+    blocks = backbones.check_resnet_arch(self.arch)
     x = caffe_preprocess(x).astype(self.dtype)
     x = jnp.pad(x, ((0, 0), (3, 3), (3, 3), (0, 0)))
     x = layers.Conv(64, (7, 7), strides=(2, 2), padding="VALID", dtype=self.dtype, name="conv1_conv")(x)
@@ -89,7 +85,7 @@ class ResNet(nn.Module):
     # Keras pads with zeros before the max pool; after the ReLU that equals -inf padding.
     x = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     x = nn.max_pool(x, (3, 3), strides=(2, 2), padding="VALID")
-    for stage, (filters, count) in enumerate(zip(STAGE_FILTERS, blocks)):
+    for stage, (filters, count) in enumerate(zip(backbones.STAGE_FILTERS, blocks)):
       for b in range(count):
         stride = 2 if b == 0 and stage > 0 else 1
         x = Bottleneck(filters, stride, conv_shortcut=b == 0, dtype=self.dtype,
@@ -100,16 +96,5 @@ class ResNet(nn.Module):
 
 def caffe_preprocess(x: jax.Array) -> jax.Array:
   """[0, 1] RGB(+extra) -> Keras "caffe" input: 255 x BGR minus the ImageNet BGR mean."""
-  x = 255.0 * x.astype(jnp.float32)
-  bgr = x[..., 2::-1] - jnp.array(CAFFE_BGR_MEAN, jnp.float32)
-  return jnp.concatenate([bgr, x[..., 3:] - 127.5], axis=-1)
-
-
-def load_keras_weights(keras_model_or_weights_file: Any, arch: str = "resnet101", in_channels: int = 3) -> dict:
-  """Flax variables {"params", "batch_stats"} from a `keras.applications` ResNet.
-
-  See `wcs_jax.models.keras_import.load_keras_weights`.
-  """
-  from wcs_jax.models import keras_import  # pylint: disable=g-import-not-at-top
-  check_arch(arch)
-  return keras_import.load_keras_weights(keras_model_or_weights_file, arch, in_channels)
+  order, offset = backbones.caffe_preprocessing(x.shape[-1])
+  return 255.0 * x.astype(jnp.float32)[..., list(order)] + jnp.array(offset, jnp.float32)

@@ -31,7 +31,7 @@ Ablations of the paper's Tab. 6, each a field:
 - `hotspot_branch`, `mask_branch`: either may be switched off (not both); the
   corresponding output key is then absent. With the mask branch off, the encoder
   still computes level 5 (it is on its way), but nothing uses it.
-- `backbone`: any encoder of `wcs_jax.models.encoders` (EfficientNet-B0..B7, ResNet).
+- `backbone`: any encoder of `wcs_jax.spec.backbones` (EfficientNet-B0..B7, ResNet).
 
 Batch norm when training: template and search go through the encoder in two calls,
 each normalised by its own batch statistics, and the running averages are updated
@@ -53,26 +53,7 @@ from wcs_jax.models import refine
 from wcs_jax.ops import correlation as corr_ops
 from wcs_jax.ops import depthwise
 from wcs_jax.ops import resize
-
-LEVEL_CHOICES = ("5", "45", "345", "2345", "12345")
-CORRELATIONS = ("weighted", "concat", "xcorr")
-HOTSPOT_LEVELS = (3, 4)
-
-
-def parse_levels(levels: str) -> tuple[int, ...]:
-  """"345" -> (3, 4, 5)."""
-  return tuple(int(c) for c in levels)
-
-
-def check_ablation(levels: str, correlation: str, hotspot_branch: bool, mask_branch: bool,
-                   where: str = "WCSNet.") -> None:
-  """Raises ValueError naming the offending field (`where` + name) for a bad combination."""
-  if levels not in LEVEL_CHOICES:
-    raise ValueError(f"{where}levels must be one of {list(LEVEL_CHOICES)}, got {levels!r}")
-  if correlation not in CORRELATIONS:
-    raise ValueError(f"{where}correlation must be one of {list(CORRELATIONS)}, got {correlation!r}")
-  if not (hotspot_branch or mask_branch):
-    raise ValueError(f"{where}hotspot_branch and {where}mask_branch are both off: nothing to predict")
+from wcs_jax.spec.networks import HOTSPOT_LEVELS, check_ablation, parse_levels
 
 
 @flax.struct.dataclass
@@ -115,7 +96,7 @@ class WCSNet(nn.Module):
   Attributes:
     backbone: encoder architecture, shared by template and search.
     decoder_channels: width of the refinement blocks and of the hotspot Conv2.
-    levels: levels of the mask decoder, one of `LEVEL_CHOICES`.
+    levels: levels of the mask decoder, one of `wcs_jax.spec.networks.LEVEL_CHOICES`.
     correlation: "weighted", "concat" or "xcorr".
     hotspot_branch: predict the hotspot.
     mask_branch: predict the mask.
@@ -132,7 +113,7 @@ class WCSNet(nn.Module):
   depthwise_impl: depthwise.Implementation = "auto"
 
   def setup(self):
-    check_ablation(self.levels, self.correlation, self.hotspot_branch, self.mask_branch)
+    check_ablation(self.levels, self.correlation, self.hotspot_branch, self.mask_branch, where="WCSNet.")
     self.encoder = encoders.build_encoder(self.backbone, 3, self.depthwise_impl, self.dtype)
     if self.mask_branch:
       self.mask_decoder = refine.RefinementDecoder(parse_levels(self.levels), self.decoder_channels,

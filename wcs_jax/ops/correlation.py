@@ -31,17 +31,10 @@ import jax.numpy as jnp
 from jax import lax
 
 from wcs_jax.ops import resize
+from wcs_jax.spec import geometry
+from wcs_jax.spec.geometry import GUIDANCE_EPSILON, XCORR_FFT_MIN_TAPS
 
 XcorrImplementation = Literal["auto", "direct", "fft"]
-
-# Below this many guidance mass (at the feature level) the pooled vector fades to zero
-# instead of dividing by ~0; a one-pixel object at stride 32 still has ~1e-3.
-GUIDANCE_EPSILON = 1e-6
-# Kernels with more taps than this go through the FFT in "auto" mode. Measured on the
-# 2-core CPU (one example, jitted): 160x160x16 search with an 80x80 kernel (level 1 of a
-# 320x320 input) 6.3 s as a grouped convolution, 27 ms by FFT; 10x10x352 with 5x5:
-# 1.4 ms vs 0.7 ms. Tiny kernels stay direct, where the result is exact.
-XCORR_FFT_MIN_TAPS = 10
 
 
 def weighted_pool(features: jax.Array, guidance: jax.Array) -> jax.Array:
@@ -122,7 +115,8 @@ def half_template(features: jax.Array) -> jax.Array:
   The template crop is centred on the target, so its central half holds the object at
   the same scale as in the search crop (SiamMask correlates a 127-pixel exemplar with a
   255-pixel search region the same way). The kernel side is h // 2, rounded up to the
-  parity of h so that the crop is exactly centred (h = 10 -> 6, 20 -> 10, 2 -> 2).
+  parity of h so that the crop is exactly centred (h = 10 -> 6, 20 -> 10, 2 -> 2;
+  `wcs_jax.spec.geometry.half_template_window`).
 
   Args:
     features: [h, w, c] template features.
@@ -132,12 +126,7 @@ def half_template(features: jax.Array) -> jax.Array:
   """
   if features.ndim != 3:
     raise ValueError(f"half_template expects [h, w, c], got {features.shape}")
-  sizes = []
-  for n in features.shape[:2]:
-    k = max(n // 2, 1)
-    sizes.append(k + (k % 2 != n % 2))
-  (h, w), (kh, kw) = features.shape[:2], sizes
-  top, left = (h - kh) // 2, (w - kw) // 2
+  top, left, kh, kw = geometry.half_template_window(*features.shape[:2])
   return features[top:top + kh, left:left + kw]
 
 

@@ -13,12 +13,11 @@
 """
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import lax
+
+from wcs_jax.spec import geometry
 
 
 def resize_bilinear(x: jax.Array, size: tuple[int, int]) -> jax.Array:
@@ -71,18 +70,8 @@ def resize_area(x: jax.Array, size: tuple[int, int]) -> jax.Array:
   size = (int(size[0]), int(size[1]))
   if tuple(x.shape[-3:-1]) == size:
     return x
-  rows = jnp.asarray(_area_matrix(x.shape[-3], size[0]))
-  cols = jnp.asarray(_area_matrix(x.shape[-2], size[1]))
+  rows = jnp.asarray(geometry.area_matrix(x.shape[-3], size[0]))
+  cols = jnp.asarray(geometry.area_matrix(x.shape[-2], size[1]))
   out = jnp.einsum("ip,...pqc,jq->...ijc", rows, x.astype(jnp.float32), cols,
                    precision=lax.Precision.HIGHEST)
   return out.astype(x.dtype)
-
-
-@functools.lru_cache(maxsize=None)
-def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
-  """[n_out, n_in] weights: overlap of output cell i with input pixel p over the cell's length."""
-  edges = np.arange(n_out + 1) * (n_in / n_out)
-  lo, hi = edges[:-1, None], edges[1:, None]
-  pixels = np.arange(n_in)[None, :]
-  overlap = np.clip(np.minimum(hi, pixels + 1) - np.maximum(lo, pixels), 0.0, None)
-  return (overlap / (n_in / n_out)).astype(np.float32)

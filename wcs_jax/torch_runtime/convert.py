@@ -31,11 +31,6 @@ class VariablesMismatchError(ValueError):
   """Flax variables that do not fit a PyTorch network, with every offending name."""
 
 
-def flatten(tree: Mapping[str, Any]) -> dict[str, np.ndarray]:
-  """{"a": {"b": x}} -> {"a/b": np.asarray(x)} (Flax variables of host arrays)."""
-  return {path: np.asarray(value) for path, value in trees.flatten(tree).items()}
-
-
 def state_dict_from_flax(model: nn.Module, variables: Mapping[str, Any]) -> dict[str, np.ndarray]:
   """The float32 state dict of `model` (batch norm unfolded) from Flax variables.
 
@@ -51,7 +46,7 @@ def state_dict_from_flax(model: nn.Module, variables: Mapping[str, Any]) -> dict
     VariablesMismatchError: naming the PyTorch tensors with no Flax leaf, the Flax
       leaves no PyTorch tensor uses, and those whose shapes disagree.
   """
-  flat = flatten(variables)
+  flat = {path: np.asarray(value) for path, value in trees.flatten(variables).items()}
   out, missing, wrong_shape, used = {}, [], [], set()
   for path, module in model.named_modules():
     if isinstance(module, nn.Conv2d):

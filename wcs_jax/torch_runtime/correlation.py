@@ -4,8 +4,9 @@ Eq. 3, `C_j = W(f_j^t, R_j(G)) * f_j^i`: `weighted_pool` is `W` (guidance-weight
 mean of the template features), `depthwise_correlation` is `*` with the resulting
 1 x 1 x c kernel. The ablations of Tab. 6: `concat_fusion` ("concat") and
 `half_template` + `depthwise_xcorr` ("xcorr"). See the JAX module for why each is
-defined the way it is; the definitions, constants and rounding choices (float32
-accumulation, FFT above `XCORR_FFT_MIN_TAPS` taps) are the same here.
+defined the way it is; the constants and the crop arithmetic come from
+`wcs_jax.spec.geometry`, and the rounding choices (float32 accumulation, FFT from
+`XCORR_FFT_MIN_TAPS` taps) are the same here.
 
 All ops take a batch, NCHW.
 """
@@ -14,10 +15,9 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from wcs_jax.spec import geometry
+from wcs_jax.spec.geometry import GUIDANCE_EPSILON, XCORR_FFT_MIN_TAPS
 from wcs_jax.torch_runtime import resize
-
-GUIDANCE_EPSILON = 1e-6
-XCORR_FFT_MIN_TAPS = 10
 
 
 def weighted_pool(features: torch.Tensor, guidance: torch.Tensor) -> torch.Tensor:
@@ -49,12 +49,7 @@ def concat_fusion(vector: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
 
 def half_template(features: torch.Tensor) -> torch.Tensor:
   """The central crop of side h // 2 (rounded up to h's parity): [B, C, h, w] -> [B, C, k_h, k_w]."""
-  sizes = []
-  for n in features.shape[2:]:
-    k = max(n // 2, 1)
-    sizes.append(k + (k % 2 != n % 2))
-  (h, w), (kh, kw) = features.shape[2:], sizes
-  top, left = (h - kh) // 2, (w - kw) // 2
+  top, left, kh, kw = geometry.half_template_window(features.shape[2], features.shape[3])
   return features[:, :, top:top + kh, left:left + kw]
 
 

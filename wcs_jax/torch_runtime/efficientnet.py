@@ -3,7 +3,7 @@
 Same architecture, same submodule names (`stem_conv`, `block2a.expand_conv`, ...) and
 the same five levels (last block of stages 1, 2, 3, 5, 7; strides 2 ... 32), so the
 Flax variables map onto it one to one (`wcs_jax.torch_runtime.convert`). The
-architecture tables come from the framework-free `wcs_jax.models.backbone_specs`,
+architecture tables and the input normalisation come from `wcs_jax.spec.backbones`,
 shared with the JAX module.
 """
 from __future__ import annotations
@@ -12,21 +12,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from wcs_jax.spec import backbones
+from wcs_jax.spec.backbones import EFFICIENTNET_EPSILON as EPSILON
 from wcs_jax.torch_runtime import layers
-
-from wcs_jax.models.backbone_specs import (  # pylint: disable=unused-import
-    EXTRA_CHANNEL_MEAN, EXTRA_CHANNEL_STD, IMAGENET_MEAN, IMAGENET_STD, LEVEL_STAGES, StageArgs, block_plan,
-    round_filters)
-from wcs_jax.models.backbone_specs import EFFICIENTNET_ARCHS as ARCHS
-from wcs_jax.models.backbone_specs import EFFICIENTNET_EPSILON as EPSILON
-from wcs_jax.models.backbone_specs import check_efficientnet_arch as check_arch
-from wcs_jax.models.backbone_specs import efficientnet_level_channels as level_channels
 
 
 class MBConv(nn.Module):
   """Inverted residual block with squeeze-excitation (Keras `efficientnet.block`)."""
 
-  def __init__(self, args: StageArgs):
+  def __init__(self, args: backbones.StageArgs):
     super().__init__()
     self.args = args
     filters = args.filters_in * args.expand_ratio
@@ -71,23 +65,20 @@ class EfficientNet(nn.Module):
 
   def __init__(self, arch: str = "efficientnet-b2", in_channels: int = 3):
     super().__init__()
-    width, _ = check_arch(arch)
+    width, _ = backbones.check_efficientnet_arch(arch)
     self.arch, self.in_channels = arch, in_channels
-    extra = in_channels - 3
-    self.register_buffer("mean", torch.tensor(IMAGENET_MEAN + (EXTRA_CHANNEL_MEAN,) * extra).reshape(1, -1, 1, 1),
-                         persistent=False)
-    self.register_buffer("std", torch.tensor(IMAGENET_STD + (EXTRA_CHANNEL_STD,) * extra).reshape(1, -1, 1, 1),
-                         persistent=False)
-    stem = round_filters(32, width)
+    mean, std = backbones.efficientnet_normalization(in_channels)
+    self.register_buffer("mean", torch.tensor(mean).reshape(1, -1, 1, 1), persistent=False)
+    self.register_buffer("std", torch.tensor(std).reshape(1, -1, 1, 1), persistent=False)
+    stem = backbones.round_filters(32, width)
     self.stem_conv = layers.conv(in_channels, stem, 3, stride=2, bias=False)
     self.stem_bn = layers.batch_norm(stem, EPSILON)
     self.conv_bn_pairs = (("stem_conv", "stem_bn"),)
-    plan = block_plan(arch)
+    plan = backbones.block_plan(arch)
     self.block_names = tuple(name for name, _, _ in plan)
     for name, args, _ in plan:
       self.add_module(name, MBConv(args))
-    last_of_stage = {int(name[5:-1]): name for name in self.block_names}
-    self.level_blocks = tuple(last_of_stage[s] for s in LEVEL_STAGES)
+    self.level_blocks = backbones.level_blocks(plan)
 
   def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
     """Encodes images.

@@ -30,6 +30,7 @@ from safetensors.numpy import save_file
 from safetensors.torch import load_file
 from torch import nn
 
+from wcs_jax.spec import networks as spec
 from wcs_jax.torch_runtime import layers
 from wcs_jax.torch_runtime import networks
 
@@ -59,8 +60,8 @@ def save_export(directory: str | os.PathLike, state_dicts: Mapping[str, Mapping[
   if set(state_dicts) != set(model_configs):
     raise ValueError(f"state dicts for {sorted(state_dicts)} but model configs for {sorted(model_configs)}")
   for name in state_dicts:
-    if name not in networks.NETWORKS:
-      raise ValueError(f"unknown network {name!r}; expected some of {list(networks.NETWORKS)}")
+    if name not in spec.NETWORKS:
+      raise ValueError(f"unknown network {name!r}; expected some of {list(spec.NETWORKS)}")
   directory = pathlib.Path(directory)
   directory.mkdir(parents=True, exist_ok=True)
   flat = {f"{name}.{key}": np.ascontiguousarray(value, np.float32)
@@ -69,7 +70,7 @@ def save_export(directory: str | os.PathLike, state_dicts: Mapping[str, Mapping[
   save_file(flat, str(tmp), metadata={"format": FORMAT})
   os.replace(tmp, directory / WEIGHTS_FILE)  # never leave a half-written weights file
   config = {"format": FORMAT,
-            "networks": {name: networks.resolve_model_config(model_configs[name]) for name in state_dicts},
+            "networks": {name: spec.resolve_model_config(model_configs[name]) for name in state_dicts},
             "batch_norm": "unfolded (folded into the convolutions at load time)",
             "tensor_names": "<network>.<PyTorch state-dict key>, float32, NCHW/OIHW",
             "source": dict(source or {})}

@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from wcs_jax.spec import geometry
+
 
 def correct_pad(in_size: tuple[int, int], kernel_size: int) -> tuple[int, int, int, int]:
   """Keras's padding before a stride-2 'valid' convolution, in `F.pad` order.
@@ -29,10 +31,9 @@ def correct_pad(in_size: tuple[int, int], kernel_size: int) -> tuple[int, int, i
     kernel_size: k of the k x k kernel.
 
   Returns:
-    (left, right, top, bottom): an even side gets (k // 2 - 1, k // 2), an odd one
-    (k // 2, k // 2), as `keras.applications.imagenet_utils.correct_pad`.
+    (left, right, top, bottom) of `wcs_jax.spec.geometry.keras_stride2_padding`.
   """
-  (top, bottom), (left, right) = ((kernel_size // 2 - (1 - n % 2), kernel_size // 2) for n in in_size)
+  (top, bottom), (left, right) = geometry.keras_stride2_padding(in_size, kernel_size)
   return left, right, top, bottom
 
 

@@ -6,9 +6,9 @@ equations and the choices the paper leaves open); submodules carry the Flax name
 
 Tensors are NCHW (kept channels_last in memory by the runtime); images are RGB in
 [0, 1], maps [B, 1, H, W] in [0, 1]; every network returns float32 logits at the
-input resolution. The model config is the dict of `config.model` (fields of
-`wcs_jax.models.build.default_model_config`); `dtype` and `depthwise_impl` choose how
-JAX computes and do not change the function, so they are accepted and ignored here
+input resolution. The model config, its validation and the networks' levels come
+from `wcs_jax.spec.networks`, as for JAX; `dtype` and `depthwise_impl` choose how JAX
+computes and do not change the function, so they are accepted and ignored here
 (PyTorch's precision is `wcs_jax.torch_runtime.runtime`'s `precision`).
 """
 from __future__ import annotations
@@ -19,53 +19,22 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from wcs_jax.models import backbone_specs
+from wcs_jax.spec import backbones
+from wcs_jax.spec import networks as spec
+from wcs_jax.spec.backbones import level_channels
+from wcs_jax.spec.networks import EGNET_LEVELS, GAZE2MASK_LEVELS, HOTSPOT_LEVELS
 from wcs_jax.torch_runtime import correlation as corr_ops
 from wcs_jax.torch_runtime import decoders
 from wcs_jax.torch_runtime import efficientnet
 from wcs_jax.torch_runtime import resnet
 
-NETWORKS = ("egnet", "gaze2mask", "wcsnet")
-ARCHS = backbone_specs.ARCHS
-level_channels = backbone_specs.level_channels
-LEVEL_CHOICES = ("5", "45", "345", "2345", "12345")
-CORRELATIONS = ("weighted", "concat", "xcorr")
-HOTSPOT_LEVELS = (3, 4)
-EGNET_LEVELS = (3, 4, 5)
-GAZE2MASK_LEVELS = (1, 2, 3, 4, 5)
-DEFAULT_MODEL_CONFIG = dict(backbone="efficientnet-b2", decoder_channels=32, levels="12345",
-                            correlation="weighted", hotspot_branch=True, mask_branch=True,
-                            dtype="float32", depthwise_impl="auto")
-
-
-def resolve_model_config(model_config: Mapping[str, Any] | None) -> dict[str, Any]:
-  """The defaults overridden by `model_config`, validated like `wcs_jax.models.build`.
-
-  Unknown fields are dropped; a bad value raises ValueError naming `config.model.<field>`.
-  """
-  config = dict(DEFAULT_MODEL_CONFIG)
-  config.update({k: v for k, v in dict(model_config or {}).items() if k in config})
-  if config["backbone"] not in ARCHS:
-    raise ValueError(f"config.model.backbone must be one of {list(ARCHS)}, got {config['backbone']!r}")
-  if not isinstance(config["decoder_channels"], int) or config["decoder_channels"] < 1:
-    raise ValueError(f"config.model.decoder_channels must be a positive int, got {config['decoder_channels']!r}")
-  if config["levels"] not in LEVEL_CHOICES:
-    raise ValueError(f"config.model.levels must be one of {list(LEVEL_CHOICES)}, got {config['levels']!r}")
-  if config["correlation"] not in CORRELATIONS:
-    raise ValueError(f"config.model.correlation must be one of {list(CORRELATIONS)}, "
-                     f"got {config['correlation']!r}")
-  if not (config["hotspot_branch"] or config["mask_branch"]):
-    raise ValueError("config.model.hotspot_branch and config.model.mask_branch are both off: nothing to predict")
-  return config
-
 
 def build_encoder(arch: str, in_channels: int = 3) -> nn.Module:
   """The encoder `arch` ("efficientnet-b0".."b7", "resnet50"/"resnet101"/"resnet152")."""
-  if arch in efficientnet.ARCHS:
+  backbones.check_arch(arch)
+  if arch in backbones.EFFICIENTNET_ARCHS:
     return efficientnet.EfficientNet(arch, in_channels)
-  if arch in resnet.ARCHS:
-    return resnet.ResNet(arch, in_channels)
-  raise ValueError(f"unknown backbone {arch!r}; expected one of {list(ARCHS)}")
+  return resnet.ResNet(arch, in_channels)
 
 
 class EGNet(nn.Module):
@@ -125,11 +94,11 @@ class WCSNet(nn.Module):
   def __init__(self, backbone: str = "efficientnet-b2", decoder_channels: int = 32, levels: str = "12345",
                correlation: str = "weighted", hotspot_branch: bool = True, mask_branch: bool = True):
     super().__init__()
-    resolve_model_config(dict(backbone=backbone, decoder_channels=decoder_channels, levels=levels,
-                              correlation=correlation, hotspot_branch=hotspot_branch,
-                              mask_branch=mask_branch))
+    spec.resolve_model_config(dict(backbone=backbone, decoder_channels=decoder_channels, levels=levels,
+                                   correlation=correlation, hotspot_branch=hotspot_branch,
+                                   mask_branch=mask_branch))
     self.correlation = correlation
-    self.mask_levels = tuple(int(c) for c in levels) if mask_branch else ()
+    self.mask_levels = spec.parse_levels(levels) if mask_branch else ()
     self.hotspot_levels = HOTSPOT_LEVELS if hotspot_branch else ()
     self.encoder = build_encoder(backbone, 3)
     channels = level_channels(backbone)
@@ -206,12 +175,11 @@ def build_network(model_config: Mapping[str, Any] | None, network: str) -> nn.Mo
   """One network from a model config (`config.model`), in evaluation mode.
 
   Args:
-    model_config: fields of `wcs_jax.models.build.default_model_config`; None for defaults.
+    model_config: fields of `wcs_jax.spec.networks`'s model config; None for defaults.
     network: "egnet", "gaze2mask" or "wcsnet".
   """
-  if network not in NETWORKS:
-    raise ValueError(f"network must be one of {list(NETWORKS)}, got {network!r}")
-  c = resolve_model_config(model_config)
+  spec.check_network(network)
+  c = spec.resolve_model_config(model_config)
   if network == "egnet":
     model = EGNet(c["backbone"], c["decoder_channels"])
   elif network == "gaze2mask":

@@ -7,16 +7,15 @@
   `antialias=True` (PIL's scheme); enlarging, both are plain bilinear interpolation
   with the source coordinate clamped to the border, the faster `antialias=False` path.
 - `R_j` (`resize_area`, a guidance map to level j) is area averaging with fractional
-  overlaps, the same [h, H] weight matrices as JAX applied as two matrix products, so
+  overlaps, the same [h, H] weight matrices as JAX (`wcs_jax.spec.geometry.area_matrix`) applied as two matrix products, so
   any size ratio agrees (PyTorch's `adaptive_avg_pool2d` matches only integer factors).
 """
 from __future__ import annotations
 
-import functools
-
-import numpy as np
 import torch
 from torch.nn import functional as F
+
+from wcs_jax.spec import geometry
 
 
 def resize_bilinear(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -49,16 +48,6 @@ def resize_area(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
   if tuple(x.shape[-2:]) == size:
     return x
   # int(): under torch.jit.trace shapes are tensors; the graph is fixed-size anyway.
-  rows = torch.from_numpy(area_matrix(int(x.shape[-2]), size[0]))
-  cols = torch.from_numpy(area_matrix(int(x.shape[-1]), size[1]))
+  rows = torch.from_numpy(geometry.area_matrix(int(x.shape[-2]), size[0]))
+  cols = torch.from_numpy(geometry.area_matrix(int(x.shape[-1]), size[1]))
   return torch.einsum("ip,bcpq,jq->bcij", rows, x, cols)
-
-
-@functools.lru_cache(maxsize=None)
-def area_matrix(n_in: int, n_out: int) -> np.ndarray:
-  """[n_out, n_in] weights: overlap of output cell i with input pixel p over the cell's length."""
-  edges = np.arange(n_out + 1) * (n_in / n_out)
-  lo, hi = edges[:-1, None], edges[1:, None]
-  pixels = np.arange(n_in)[None, :]
-  overlap = np.clip(np.minimum(hi, pixels + 1) - np.maximum(lo, pixels), 0.0, None)
-  return (overlap / (n_in / n_out)).astype(np.float32)

@@ -11,13 +11,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from wcs_jax.spec import backbones
+from wcs_jax.spec.backbones import RESNET_EPSILON as EPSILON
 from wcs_jax.torch_runtime import layers
-
-from wcs_jax.models.backbone_specs import CAFFE_BGR_MEAN, STAGE_FILTERS  # pylint: disable=unused-import
-from wcs_jax.models.backbone_specs import RESNET_ARCHS as ARCHS
-from wcs_jax.models.backbone_specs import RESNET_EPSILON as EPSILON
-from wcs_jax.models.backbone_specs import check_resnet_arch as check_arch
-from wcs_jax.models.backbone_specs import resnet_level_channels as level_channels
 
 
 class Bottleneck(nn.Module):
@@ -63,19 +59,17 @@ class ResNet(nn.Module):
 
   def __init__(self, arch: str = "resnet101", in_channels: int = 3):
     super().__init__()
-    blocks = check_arch(arch)
+    blocks = backbones.check_resnet_arch(arch)
     self.arch, self.in_channels = arch, in_channels
-    # caffe preprocessing as one per-channel affine map after the RGB -> BGR flip.
-    offset = tuple(-m for m in CAFFE_BGR_MEAN) + (-127.5,) * (in_channels - 3)
+    order, offset = backbones.caffe_preprocessing(in_channels)
     self.register_buffer("offset", torch.tensor(offset).reshape(1, -1, 1, 1), persistent=False)
-    self.register_buffer("channel_order", torch.tensor((2, 1, 0) + tuple(range(3, in_channels))),
-                         persistent=False)
+    self.register_buffer("channel_order", torch.tensor(order), persistent=False)
     self.conv1_conv = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3)
     self.conv1_bn = layers.batch_norm(64, EPSILON)
     self.conv_bn_pairs = (("conv1_conv", "conv1_bn"),)
     self.stage_blocks = []
     channels = 64
-    for stage, (filters, count) in enumerate(zip(STAGE_FILTERS, blocks)):
+    for stage, (filters, count) in enumerate(zip(backbones.STAGE_FILTERS, blocks)):
       names = []
       for b in range(count):
         name = f"conv{stage + 2}_block{b + 1}"

@@ -23,16 +23,19 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from wcs_jax.spec import networks
 from wcs_jax.training import losses
 
-# The networks a stage can train, and the batch fields each one's step reads.
-NETWORKS = ("egnet", "gaze2mask", "wcsnet")
+# The batch fields each network's step reads.
 BATCH_FIELDS = {
     "egnet": ("image", "gaze"),
     "gaze2mask": ("image", "gaze", "mask"),
     "wcsnet": ("template_image", "template_mask", "template_hotspot", "search_image",
                "search_mask", "search_hotspot", "l1", "l2"),
 }
+# Channels of the [B, S, S, C] fields; the others (loss weights) are [B].
+_FIELD_CHANNELS = {"image": 3, "template_image": 3, "search_image": 3, "gaze": 1, "mask": 1,
+                   "template_mask": 1, "template_hotspot": 1, "search_mask": 1, "search_hotspot": 1}
 GAZE_SOURCES = ("egnet", "stream")
 
 Batch = dict[str, jax.Array]
@@ -154,7 +157,12 @@ def make_loss_fn(network: str, model: nn.Module, *, egnet: nn.Module | None = No
     if gaze_source == "egnet" and egnet is None:
       raise ValueError("gaze_source='egnet' needs the frozen EG-Net module")
     return functools.partial(gaze2mask_loss, model=model, egnet=egnet, gaze_source=gaze_source)
-  if network == "wcsnet":
-    return functools.partial(wcsnet_loss, model=model)
-  raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
+  networks.check_network(network)
+  return functools.partial(wcsnet_loss, model=model)
+
+
+def batch_shapes(network: str, batch_size: int, image_size: int) -> dict[str, tuple[int, ...]]:
+  """{field: shape} of a global batch of `network`'s step: maps [B, S, S, C], loss weights [B]."""
+  return {name: (batch_size, image_size, image_size, _FIELD_CHANNELS[name]) if name in _FIELD_CHANNELS
+          else (batch_size,) for name in BATCH_FIELDS[networks.check_network(network)]}
 

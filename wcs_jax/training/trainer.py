@@ -1,10 +1,12 @@
 """The training loop of every stage: `train_and_evaluate(config, workdir)`.
 
-Read top to bottom, in the order it runs: logging, mesh, input, model and optimizer,
-sharding, update step, checkpoint, loop. One function serves the four stages of
-Sec. 3.3 (EG-Net, Gaze2Mask-Net, WCS-Net stage 1 and 2); `config.stage` selects the
-stream and the network, and a config holding `chain` (configs/smoke.py) runs several
-stages in sequence into subfolders of one workdir.
+`build_training(config)` builds what a stage runs on, in this order: mesh, model and
+optimizer, sharding and initial state, update step; `tools/benchmark.py --train` times
+that same step. `_train_stage` adds the edges, in the order they run: logging, input,
+the run directory, checkpoint, loop. One function serves the four stages of Sec. 3.3
+(EG-Net, Gaze2Mask-Net, WCS-Net stage 1 and 2); `config.stage` selects the stream and
+the network, and a config holding `chain` (configs/smoke.py) runs several stages in
+sequence into subfolders of one workdir.
 
 Data parallelism: one SPMD program (`jax.jit`) over a one-axis mesh of every device of
 every host; each batch is one global array sharded along its batch axis, the train
@@ -26,8 +28,8 @@ The optimiser state always starts afresh except in case 1.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
-import json
 import math
 import pathlib
 from typing import Any, Callable, Iterator
@@ -40,8 +42,10 @@ import ml_collections
 import numpy as np
 import optax
 
+from wcs_jax.io import workdir as workdir_lib
 from wcs_jax.models import backbone_io
 from wcs_jax.models import build
+from wcs_jax.spec import networks
 from wcs_jax.training import checkpointing
 from wcs_jax.training import data as data_lib
 from wcs_jax.training import metrics_writer
@@ -85,8 +89,7 @@ def _train_chain(config: ml_collections.ConfigDict, workdir: pathlib.Path, *,
                  devices: list[jax.Device] | None) -> dict[str, float]:
   """Runs the stages of `config.chain` in order, each from its predecessor's workdir."""
   if jax.process_index() == 0:
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / checkpointing.CHAIN_FILE).write_text(json.dumps({"stages": list(config.chain)}) + "\n")
+    workdir_lib.save_chain(workdir, list(config.chain))
   previous, result = None, {}
   for name in config.chain:
     stage = ml_collections.ConfigDict(config[name].to_dict())
@@ -116,6 +119,110 @@ def _train_stage(config: ml_collections.ConfigDict, workdir: pathlib.Path, *,
   logging.info("stage %s (network %s) into %s; %d hosts, %d devices", config.stage, config.network,
                workdir, jax.process_count(), jax.device_count())
 
+  # ------------------------------------------------------------------------- input
+  if host_batches is None:
+    tfds_dir = data_lib.data_dir(config, workdir)
+    if config.input.synthetic.enabled:
+      data_lib.prepare_synthetic(config, tfds_dir)
+    host_batches = functools.partial(_stream_batches, tfds_dir=tfds_dir)
+
+  # ------------------------------------------- mesh, model, optimizer, state, step
+  training = build_training(config, devices=devices)
+  state = training.state
+  if is_primary:
+    workdir_lib.save_config(workdir, config, training.network_configs)
+
+  # -------------------------------------------------------------------- checkpoint
+  checkpointer = checkpointing.Checkpointer(workdir, every=config.checkpoint_every,
+                                            keep=config.keep_checkpoints,
+                                            asynchronous=config.async_checkpoints)
+  start_step = checkpointer.latest_step() or 0
+  if start_step:
+    state = checkpointer.restore(start_step, state)
+    logging.info("resumed from %s at step %d", workdir / workdir_lib.CHECKPOINT_DIR, start_step)
+
+  # -------------------------------------------------------------------------- loop
+  writer = metrics_writer.MetricsWriter(workdir, total_steps=config.total_steps,
+                                        batch_size=config.batch_size, log_every=config.log_every,
+                                        start_step=start_step, enabled=is_primary)
+  batches = data_lib.global_batches(host_batches(config, start_step), training.data_sharding)
+  pending: list[tuple[int, Any]] = []
+
+  def check(upto: int):
+    """Fetches the metrics of every dispatched step <= `upto`; stops on NaN/Inf."""
+    while pending and pending[0][0] <= upto:
+      step, metrics = pending.pop(0)
+      metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+      if not (math.isfinite(metrics["loss"]) and math.isfinite(metrics["grad_norm"])):
+        checkpointer.wait()
+        last = checkpointer.latest_step()
+        raise NonFiniteLossError(
+            f"non-finite loss or gradient at step {step} (loss {metrics['loss']}, grad_norm "
+            f"{metrics['grad_norm']}); stopped without saving it. The last good checkpoint is "
+            + (f"step {last} in {workdir / workdir_lib.CHECKPOINT_DIR}" if last else "none (none saved yet)")
+            + ": lower --config.optimizer.learning_rate or set --config.optimizer.grad_clip_norm, then rerun.")
+      writer.add(step, metrics)
+
+  result: dict[str, float] = {}
+  try:
+    for step in range(start_step + 1, config.total_steps + 1):
+      state, metrics = training.train_step(state, next(batches))
+      # Fetch the previous step's metrics only now, so the host never waits for the
+      # step it has just dispatched.
+      check(step - 1)
+      pending.append((step, metrics))
+      if step % config.checkpoint_every == 0 or step == config.total_steps:
+        check(step)  # never save a state whose loss was not finite
+        checkpointer.save(step, state, force=step == config.total_steps)
+    check(config.total_steps)
+    result = writer.last
+  finally:
+    checkpointer.wait()
+    checkpointer.close()
+    writer.close()
+  return result
+
+
+@dataclasses.dataclass(frozen=True)
+class Training:
+  """What one stage's loop runs on (`build_training`).
+
+  Attributes:
+    mesh: the one-axis ("data") mesh of the devices.
+    replicated: sharding of the train state (every device holds all of it).
+    data_sharding: sharding of a global batch (split along its batch axis).
+    model: the Flax module of the network trained.
+    optimizer: Adam from `config.optimizer` (with clipping when asked).
+    learning_rate_fn: the schedule (step -> learning rate).
+    state: the initial `TrainState` (resume priority 2-4; the loop restores 1).
+    train_step: jitted `(state, batch) -> (state, metrics)`, donating the state.
+    network_configs: {network: model config} of every network the state holds.
+  """
+  mesh: jax.sharding.Mesh
+  replicated: jax.sharding.NamedSharding
+  data_sharding: jax.sharding.NamedSharding
+  model: Any
+  optimizer: optax.GradientTransformation
+  learning_rate_fn: optax.Schedule
+  state: steps.TrainState
+  train_step: Callable[[steps.TrainState, Any], tuple[steps.TrainState, dict]]
+  network_configs: dict[str, Any]
+
+
+def build_training(config: ml_collections.ConfigDict, *, devices: list[jax.Device] | None = None,
+                   predecessor: dict[str, Any] | None = None) -> Training:
+  """Mesh, model, optimizer, schedule, initial state and jitted step of a stage config.
+
+  Args:
+    config: a stage config (configs/<stage>.py).
+    devices: the devices of the mesh (default: every device of every host).
+    predecessor: the networks `config.init_from` would give, {"own": variables or
+      None, "frozen": {network: variables}, "model_configs": {network: model config}};
+      default: read from `config.init_from` (benchmarks pass random networks here).
+
+  Returns:
+    A `Training`; nothing is written to disk.
+  """
   # -------------------------------------------------------------------------- mesh
   devices = list(devices or jax.devices())
   # Auto axes: the Flax modules are written for GSPMD propagation, not for sharding
@@ -128,26 +235,18 @@ def _train_stage(config: ml_collections.ConfigDict, workdir: pathlib.Path, *,
     raise ValueError(f"--config.batch_size={config.batch_size} must be a multiple of the {len(devices)} "
                      "devices of the mesh (the global batch is split evenly across them)")
 
-  # ------------------------------------------------------------------------- input
-  if host_batches is None:
-    tfds_dir = data_lib.data_dir(config, workdir)
-    if config.input.synthetic.enabled:
-      data_lib.prepare_synthetic(config, tfds_dir)
-    host_batches = functools.partial(_stream_batches, tfds_dir=tfds_dir)
-
   # ----------------------------------------------------------- model and optimizer
   model = build.from_config(config.model, config.network)
   learning_rate_fn = _learning_rate_fn(config.optimizer)
   optimizer = _optimizer(config.optimizer, learning_rate_fn)
-  predecessor = _load_predecessor(config)
+  if predecessor is None:
+    predecessor = _load_predecessor(config)
   frozen_models = {name: build.from_config(predecessor["model_configs"][name], name)
                    for name in predecessor["frozen"]}
   network_configs = {config.network: config.model, **{
       name: predecessor["model_configs"][name] for name in predecessor["frozen"]}}
-  if is_primary:
-    checkpointing.save_config(workdir, config, network_configs)
 
-  # ---------------------------------------------------------------------- sharding
+  # ------------------------------------------------------- sharding and init state
   variables = jax.jit(functools.partial(_init_variables, model, config),
                       out_shardings=replicated)(jax.random.PRNGKey(config.seed))
   params, batch_stats = variables["params"], variables.get("batch_stats", {})
@@ -170,56 +269,9 @@ def _train_stage(config: ml_collections.ConfigDict, workdir: pathlib.Path, *,
                         learning_rate_fn=learning_rate_fn, seed=config.seed),
       in_shardings=(replicated, data_sharding), out_shardings=(replicated, replicated),
       donate_argnums=0)
-
-  # -------------------------------------------------------------------- checkpoint
-  checkpointer = checkpointing.Checkpointer(workdir, every=config.checkpoint_every,
-                                            keep=config.keep_checkpoints,
-                                            asynchronous=config.async_checkpoints)
-  start_step = checkpointer.latest_step() or 0
-  if start_step:
-    state = checkpointer.restore(start_step, state)
-    logging.info("resumed from %s at step %d", workdir / checkpointing.CHECKPOINT_DIR, start_step)
-
-  # -------------------------------------------------------------------------- loop
-  writer = metrics_writer.MetricsWriter(workdir, total_steps=config.total_steps,
-                                        batch_size=config.batch_size, log_every=config.log_every,
-                                        start_step=start_step, enabled=is_primary)
-  batches = data_lib.global_batches(host_batches(config, start_step), data_sharding)
-  pending: list[tuple[int, Any]] = []
-
-  def check(upto: int):
-    """Fetches the metrics of every dispatched step <= `upto`; stops on NaN/Inf."""
-    while pending and pending[0][0] <= upto:
-      step, metrics = pending.pop(0)
-      metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
-      if not (math.isfinite(metrics["loss"]) and math.isfinite(metrics["grad_norm"])):
-        checkpointer.wait()
-        last = checkpointer.latest_step()
-        raise NonFiniteLossError(
-            f"non-finite loss or gradient at step {step} (loss {metrics['loss']}, grad_norm "
-            f"{metrics['grad_norm']}); stopped without saving it. The last good checkpoint is "
-            + (f"step {last} in {workdir / checkpointing.CHECKPOINT_DIR}" if last else "none (none saved yet)")
-            + ": lower --config.optimizer.learning_rate or set --config.optimizer.grad_clip_norm, then rerun.")
-      writer.add(step, metrics)
-
-  result: dict[str, float] = {}
-  try:
-    for step in range(start_step + 1, config.total_steps + 1):
-      state, metrics = train_step(state, next(batches))
-      # Fetch the previous step's metrics only now, so the host never waits for the
-      # step it has just dispatched.
-      check(step - 1)
-      pending.append((step, metrics))
-      if step % config.checkpoint_every == 0 or step == config.total_steps:
-        check(step)  # never save a state whose loss was not finite
-        checkpointer.save(step, state, force=step == config.total_steps)
-    check(config.total_steps)
-    result = writer.last
-  finally:
-    checkpointer.wait()
-    checkpointer.close()
-    writer.close()
-  return result
+  return Training(mesh=mesh, replicated=replicated, data_sharding=data_sharding, model=model,
+                  optimizer=optimizer, learning_rate_fn=learning_rate_fn, state=state,
+                  train_step=train_step, network_configs=network_configs)
 
 
 def _stream_batches(config: ml_collections.ConfigDict, start_step: int, *,
@@ -229,23 +281,10 @@ def _stream_batches(config: ml_collections.ConfigDict, start_step: int, *,
 
 # ------------------------------------------------------------------------- helpers
 
-def example_inputs(network: str, image_size: int, batch: int = 1) -> tuple[jax.Array, ...]:
-  """Zero inputs of `network`'s `__call__` ([batch, S, S, C] each), for init and tracing."""
-  s = image_size
-  if network == "egnet":
-    return (jnp.zeros((batch, s, s, 3)),)
-  if network == "gaze2mask":
-    return (jnp.zeros((batch, s, s, 3)), jnp.zeros((batch, s, s, 1)))
-  if network == "wcsnet":
-    return (jnp.zeros((batch, s, s, 3)), jnp.zeros((batch, s, s, 1)), jnp.zeros((batch, s, s, 1)),
-            jnp.zeros((batch, s, s, 3)))
-  raise ValueError(f"network must be one of {steps.NETWORKS}, got {network!r}")
-
-
 def _init_variables(model, config: ml_collections.ConfigDict, rng: jax.Array) -> dict:
   params_rng, dropout_rng = jax.random.split(rng)
-  return model.init({"params": params_rng, "dropout": dropout_rng},
-                    *example_inputs(config.network, config.input.image_size), train=False)
+  inputs = [jnp.zeros(shape) for shape in networks.input_shapes(config.network, config.input.image_size)]
+  return model.init({"params": params_rng, "dropout": dropout_rng}, *inputs, train=False)
 
 
 def _learning_rate_fn(opt: ml_collections.ConfigDict) -> optax.Schedule:
@@ -275,8 +314,8 @@ def _load_predecessor(config: ml_collections.ConfigDict) -> dict[str, Any]:
       raise ValueError("Gaze2Mask-Net with gaze_source='egnet' needs a trained EG-Net: pass "
                        "--config.init_from=EGNET_WORKDIR (or --config.gaze_source=stream)")
     return {"own": None, "frozen": {}, "model_configs": {}}
-  networks = checkpointing.load_network_variables(config.init_from)
-  model_configs = checkpointing.load_network_configs(checkpointing.final_stage_dir(config.init_from))
+  networks = workdir_lib.load_network_variables(config.init_from)
+  model_configs = workdir_lib.load_network_configs(workdir_lib.final_stage_dir(config.init_from))
   own = networks.pop(config.network, None)
   if own is not None and model_configs[config.network].to_dict() != config.model.to_dict():
     raise ValueError(f"--config.init_from={config.init_from} holds a {config.network} built with "

@@ -1,8 +1,8 @@
-"""The backbones' architecture tables, framework-free.
+"""The backbones' architecture tables: EfficientNet-B0..B7 and ResNet-50/101/152.
 
-Shared by the Flax encoders (`wcs_jax.models.efficientnet`, `.resnet`) and their PyTorch
-twins (`wcs_jax.torch_runtime`), which must import without JAX: this module imports
-nothing but the standard library, and `wcs_jax.models/__init__.py` stays empty.
+Read by the Flax encoders (`wcs_jax.models.efficientnet`, `.resnet`) and by their
+PyTorch twins (`wcs_jax.torch_runtime`); every encoder returns five levels at strides
+2, 4, 8, 16 and 32, whose widths `level_channels(arch)` gives.
 """
 from __future__ import annotations
 
@@ -56,6 +56,12 @@ B0_STAGES = (
 LEVEL_STAGES = (1, 2, 3, 5, 7)
 
 
+def efficientnet_normalization(in_channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+  """(mean, std) per input channel: ImageNet's for RGB, (0.5, 0.5) for extra channels."""
+  extra = in_channels - 3
+  return (IMAGENET_MEAN + (EXTRA_CHANNEL_MEAN,) * extra, IMAGENET_STD + (EXTRA_CHANNEL_STD,) * extra)
+
+
 def round_filters(filters: int, width: float, divisor: int = 8) -> int:
   """Keras's channel rounding: nearest multiple of 8, never more than 10% down."""
   filters *= width
@@ -95,9 +101,9 @@ def block_plan(arch: str) -> list[tuple[str, StageArgs, float]]:
   return plan
 
 
-def level_blocks(plan: list[tuple[str, StageArgs, float]]) -> tuple[int, ...]:
-  """Indices in `plan` of the blocks whose outputs are the five levels."""
-  last_of_stage = {int(name[5:-1]): index for index, (name, _, _) in enumerate(plan)}
+def level_blocks(plan: list[tuple[str, StageArgs, float]]) -> tuple[str, ...]:
+  """Names of the blocks in `plan` whose outputs are the five levels (e.g. "block1b")."""
+  last_of_stage = {int(name[5:-1]): name for name, _, _ in plan}
   return tuple(last_of_stage[s] for s in LEVEL_STAGES)
 
 
@@ -120,6 +126,16 @@ RESNET_EPSILON = 1.001e-5
 STAGE_FILTERS = (64, 128, 256, 512)
 
 
+def caffe_preprocessing(in_channels: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
+  """Keras's "caffe" input as `255 * x[channel_order] + offset` for x in [0, 1].
+
+  Returns (channel_order, offset): RGB -> BGR minus the ImageNet BGR mean; an extra
+  (gaze) channel is fed as 255 g - 127.5.
+  """
+  extra = tuple(range(3, in_channels))
+  return (2, 1, 0) + extra, tuple(-m for m in CAFFE_BGR_MEAN) + (-127.5,) * len(extra)
+
+
 def check_resnet_arch(arch: str) -> tuple[int, ...]:
   if arch not in RESNET_ARCHS:
     raise ValueError(f"unknown ResNet arch {arch!r}; expected one of {sorted(RESNET_ARCHS)}")
@@ -134,6 +150,17 @@ def resnet_level_channels(arch: str) -> tuple[int, ...]:
 # ------------------------------------------------------------------------- any backbone
 
 ARCHS = tuple(EFFICIENTNET_ARCHS) + tuple(RESNET_ARCHS)
+
+
+def check_arch(arch: str) -> None:
+  if arch not in ARCHS:
+    raise ValueError(f"unknown backbone {arch!r}; expected one of {list(ARCHS)}")
+
+
+def stem_path(arch: str) -> tuple[str, ...]:
+  """Path of the first convolution in the encoder's variables (its kernel sees the input channels)."""
+  check_arch(arch)
+  return ("stem_conv",) if arch in EFFICIENTNET_ARCHS else ("conv1_conv",)
 
 
 def level_channels(arch: str) -> tuple[int, ...]:

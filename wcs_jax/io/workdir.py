@@ -1,0 +1,141 @@
+"""A training run's directory, the format every tool reads with only `--workdir`.
+
+    DIR/config.json         the run's full config (ml_collections, JSON)
+    DIR/networks.json       {network: model config} of every network the checkpoints hold
+    DIR/checkpoints/<step>/ Orbax checkpoints of the whole `TrainState` (step, params,
+                            batch_stats, opt_state, frozen), the last `keep` of them
+                            (written by `wcs_jax.training.checkpointing.Checkpointer`)
+    DIR/metrics.jsonl       one JSON object per logged step
+    DIR/tensorboard/        TensorBoard event files
+
+A chain of stages run by one config (`configs/smoke.py`) writes each stage into a
+subfolder and `DIR/chain.json` = {"stages": [subfolder, ...]} in training order.
+
+What inference needs. The `frozen` part of a state carries the networks a stage
+does not train (Gaze2Mask-Net's EG-Net; WCS-Net's EG-Net and Gaze2Mask-Net, when the
+stage was started from a Gaze2Mask-Net workdir), so the latest checkpoint of the last
+stage holds EG-Net, Gaze2Mask-Net and WCS-Net: `load_inference_variables(DIR)` returns
+them. Reading checkpoints needs JAX and Orbax, imported by the functions that read
+them; the JSON files need neither.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+from typing import Any, Mapping
+
+import ml_collections
+import numpy as np
+
+CONFIG_FILE = "config.json"
+NETWORKS_FILE = "networks.json"
+CHAIN_FILE = "chain.json"
+CHECKPOINT_DIR = "checkpoints"
+
+
+def save_config(workdir: str | os.PathLike, config: ml_collections.ConfigDict,
+                networks: Mapping[str, Mapping[str, Any]]) -> None:
+  """Writes DIR/config.json and DIR/networks.json (call from process 0 only)."""
+  workdir = pathlib.Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  _write_atomic(workdir / CONFIG_FILE, config.to_json_best_effort(indent=2, sort_keys=True))
+  _write_atomic(workdir / NETWORKS_FILE, json.dumps(
+      {name: json.loads(ml_collections.ConfigDict(dict(cfg)).to_json_best_effort()) for name, cfg in networks.items()},
+      indent=2, sort_keys=True))
+
+
+def save_chain(workdir: str | os.PathLike, stages: list[str]) -> None:
+  """Writes DIR/chain.json: the stage subfolders of a chain, in training order."""
+  workdir = pathlib.Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  _write_atomic(workdir / CHAIN_FILE, json.dumps({"stages": list(stages)}))
+
+
+def load_config(workdir: str | os.PathLike) -> ml_collections.ConfigDict:
+  """The config a run was trained with."""
+  path = pathlib.Path(workdir) / CONFIG_FILE
+  if not path.is_file():
+    raise FileNotFoundError(f"{path} not found: expected a workdir written by `python -m wcs_jax.train`")
+  return ml_collections.ConfigDict(json.loads(path.read_text()))
+
+
+def load_network_configs(workdir: str | os.PathLike) -> dict[str, ml_collections.ConfigDict]:
+  """{network: model config} of every network held by a run's checkpoints."""
+  path = pathlib.Path(workdir) / NETWORKS_FILE
+  if not path.is_file():
+    raise FileNotFoundError(f"{path} not found: expected a workdir written by `python -m wcs_jax.train`")
+  return {k: ml_collections.ConfigDict(v) for k, v in json.loads(path.read_text()).items()}
+
+
+def final_stage_dir(workdir: str | os.PathLike) -> pathlib.Path:
+  """The directory whose checkpoints hold a run's final weights.
+
+  A single stage's workdir is itself; a chain's (DIR/chain.json) is its last stage.
+  """
+  workdir = pathlib.Path(workdir)
+  chain = workdir / CHAIN_FILE
+  if chain.is_file():
+    stages = json.loads(chain.read_text())["stages"]
+    return final_stage_dir(workdir / stages[-1])
+  return workdir
+
+
+def restore_latest_numpy(workdir: str | os.PathLike) -> tuple[int, dict]:
+  """(step, state dict) of a run's latest checkpoint as host numpy arrays.
+
+  Works on any device count: the arrays are read onto one local device whatever
+  sharding they were written with. Imports JAX and Orbax.
+  """
+  import jax  # pylint: disable=import-outside-toplevel
+  import orbax.checkpoint as ocp  # pylint: disable=import-outside-toplevel
+  directory = pathlib.Path(workdir).absolute() / CHECKPOINT_DIR
+  manager = ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(create=False),
+                                  item_handlers=ocp.StandardCheckpointHandler())
+  step = manager.latest_step()
+  if step is None:
+    raise FileNotFoundError(f"no checkpoint in {directory}: train there first with "
+                            "`python -m wcs_jax.train --config ... --workdir ...`")
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
+                          manager.item_metadata(step).tree)
+  restored = manager.restore(step, args=ocp.args.StandardRestore(abstract))
+  manager.close()
+  return step, jax.tree.map(np.asarray, restored)
+
+
+def load_network_variables(workdir: str | os.PathLike) -> dict[str, dict]:
+  """{network: {"params", "batch_stats"}} of every network in a run's latest checkpoint."""
+  workdir = final_stage_dir(workdir)
+  config = load_config(workdir)
+  _, state = restore_latest_numpy(workdir)
+  networks = dict(state.get("frozen") or {})
+  networks[config.network] = {"params": state["params"], "batch_stats": state["batch_stats"]}
+  return networks
+
+
+def load_inference_variables(workdir: str | os.PathLike) -> dict[str, Any]:
+  """Everything the tracker needs from a trained workdir.
+
+  Args:
+    workdir: a stage's workdir or a chain's (configs/smoke.py).
+
+  Returns:
+    {"egnet": variables or None, "gaze2mask": variables or None, "wcsnet": variables
+    or None, "config": the final stage's ConfigDict, "model_configs": {network: model
+    ConfigDict for `wcs_jax.models.build.from_config`}}, where variables are
+    {"params", "batch_stats"} of host numpy arrays. A network is None when the run's
+    chain never trained it (e.g. a WCS-Net stage started without `init_from`).
+  """
+  stage_dir = final_stage_dir(workdir)
+  networks = load_network_variables(stage_dir)
+  out: dict[str, Any] = {name: networks.get(name) for name in ("egnet", "gaze2mask", "wcsnet")}
+  out["config"] = load_config(stage_dir)
+  out["model_configs"] = load_network_configs(stage_dir)
+  return out
+
+
+def _write_atomic(path: pathlib.Path, text: str) -> None:
+  tmp = path.with_name(path.name + ".tmp")
+  tmp.write_text(text + "\n")
+  os.replace(tmp, path)
