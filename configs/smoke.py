@@ -23,7 +23,7 @@ gradient): EG-Net loss 0.613 at step 10 -> 0.049 at 200; Gaze2Mask-Net 0.535 -> 
 WCS-Net 0.678 -> 0.026 at 3000 (hotspot term 0.008, mask term 0.019). The tracker it gives
 follows six held-out synthetic videos from their first masks with J mean 0.956
 (`WCS_SMOKE_WORKDIR=runs/smoke pytest tests/test_tracker.py -k smoke`); held-out pairs
-(`python -m wcs_jax.training.evaluation --workdir runs/smoke`): mask IoU 0.907.
+(`python -m wcs_jax.evaluation.pairs --workdir runs/smoke`): mask IoU 0.907.
 
 `configs/smoke.py:short` (64x64, 5 + 5 + 500 steps, ~3 min) is the learning test of
 the CI (tests/test_learning.py: J >= 0.5 on the same videos; measured 0.72).

@@ -59,14 +59,13 @@ import scipy.io
 import scipy.sparse
 
 from input_pipeline import fixations as fixations_lib
+from wcs_jax.evaluation import layouts
 
 LAYOUTS = ("salicon", "duts", "sbd", "davis2016", "segtrackv2", "youtube_objects")
 DEFAULT_SIZE = (320, 240)  # (width, height)
 DEFAULT_NUM_FRAMES = {"davis2016": 24, "segtrackv2": 24, "youtube_objects": 31}
 # YouTube-Objects annotates one frame in ten.
 YTO_LABEL_STEP = 10
-YTO_CATEGORIES = ("aeroplane", "bird", "boat", "car", "cat", "cow", "dog", "horse",
-                  "motorbike", "train")
 # SBD class ids are 1..20 (the PASCAL VOC classes).
 _NUM_VOC_CLASSES = 20
 
@@ -448,7 +447,8 @@ def sequence_name(layout: str, index: int) -> str:
 
 def _yto_video(index: int) -> tuple[str, str]:
   """(category, video id) of the `index`-th YouTube-Objects video."""
-  return YTO_CATEGORIES[index % len(YTO_CATEGORIES)], f"{index // len(YTO_CATEGORIES) + 1:04d}"
+  categories = layouts.YOUTUBE_OBJECTS_CATEGORIES
+  return categories[index % len(categories)], f"{index // len(categories) + 1:04d}"
 
 
 def _video(layout: str, index: int, seed: int, size: tuple[int, int],

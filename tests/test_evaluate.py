@@ -5,7 +5,6 @@ import importlib.util
 import json
 import math
 import pathlib
-import types
 
 import cv2
 import numpy as np
@@ -270,11 +269,14 @@ def test_workdir_tracks_then_scores(evaluate, davis_tree, tmp_path, monkeypatch,
       seen["workdir"] = workdir
       return cls()
 
-    def track(self, frames, init="auto"):
+    def track(self, frames, init="auto", **prompts):
       seen["init"] = init
       for index, frame in enumerate(frames):
         assert frame.shape == SHAPE + (3,) and frame.dtype == np.uint8
-        yield types.SimpleNamespace(mask=OBJECT if index % 2 == 0 else OBJECT * 0)
+        yield inference.FrameResult(
+            index=index, frame=frame, mask=OBJECT if index % 2 == 0 else OBJECT * 0,
+            hotspot=np.zeros(SHAPE, np.float32), objects=[], network_seconds=0.0,
+            crop_paste_seconds=0.0, prompts=[] if index == 0 else None)
 
   monkeypatch.setattr(inference, "Tracker", StandInTracker)
   report = run(evaluate, "--dataset", "davis2016", "--data-dir", root, "--workdir",

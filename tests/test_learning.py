@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 from wcs_jax.inference.tracker import Tracker
-from wcs_jax.training import evaluation
+from wcs_jax.evaluation import pairs as pair_evaluation
 
 import tracking_testing
 import train_testing
@@ -31,7 +31,7 @@ def test_short_smoke_chain_learns_to_track_held_out_videos(tmp_path):
                         "--workdir", str(tmp_path)], cwd=train_testing.REPO, env=env, capture_output=True,
                        text=True, timeout=TIMEOUT_S)
   assert run.returncode == 0, run.stderr[-3000:]
-  pairs = evaluation.evaluate_pairs(tmp_path, num_pairs=64)
+  pairs = pair_evaluation.evaluate_pairs(tmp_path, num_pairs=64)
   scores = tracking_testing.held_out_tracking_j(Tracker.from_workdir(tmp_path))
   print(f"held-out pair mask IoU {pairs['mask_iou']:.3f}, tracking J {np.mean(scores):.3f}")
   assert pairs["mask_iou"] >= 0.5, pairs

@@ -9,7 +9,7 @@ import pytest
 import scipy.ndimage
 import scipy.stats
 
-from wcs_jax.metrics import saliency
+from wcs_jax.evaluation import saliency
 
 EPS = 2.0 ** -52   # MATLAB eps
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from wcs_jax.io import masks as mask_io
-from wcs_jax.metrics import benchmarks, protocols, segmentation
+from wcs_jax.evaluation import layouts, protocols, scoring, segmentation
 
 # 40x40 frames: diagonal 56.6 px, so the default tolerance is ceil(0.008 * 56.6) = 1 px.
 SIZE = 40
@@ -183,10 +183,10 @@ OFFICIAL_OSVOS_BLACKSWAN = {
 
 
 def test_osvos_blackswan_matches_the_official_davis_code(shared_data):
-  benchmark = benchmarks.load_benchmark("davis2016", shared_data / "davis2016",
-                                        sequences=["blackswan"])
-  assert [len(s.frames) for s in benchmark] == [48]   # 50 frames minus first and last
-  result = benchmarks.score_results(benchmark, shared_data / "davis2016_osvos")
+  sequences = layouts.read_sequences("davis2016", shared_data / "davis2016", sequences=["blackswan"])
+  # 50 frames minus first and last
+  assert [len(scoring.scored_frames("davis2016", s)) for s in sequences] == [48]
+  result = scoring.score_segmentation("davis2016", sequences, shared_data / "davis2016_osvos")
   for measure, expected in OFFICIAL_OSVOS_BLACKSWAN.items():
     stats = getattr(result.sequences["blackswan"], measure)
     np.testing.assert_allclose((stats.mean, stats.recall, stats.decay), expected,

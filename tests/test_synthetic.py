@@ -186,17 +186,18 @@ def test_cli_writes_a_layout_and_rejects_a_bad_size(tmp_path):
 
 @pytest.mark.parametrize("layout", ["davis2016", "segtrackv2", "youtube_objects"])
 def test_evaluation_reads_the_synthetic_layouts(tmp_path, layout):
-  """`tools/evaluate.py` (wcs_jax.metrics.benchmarks) finds the same sequences and frame
-  names in the synthetic folders as the builders record."""
-  from wcs_jax.metrics import benchmarks  # pylint: disable=g-import-not-at-top
+  """`tools/evaluate.py` (wcs_jax.evaluation.layouts and scoring) finds the same sequences
+  and frame names in the synthetic folders as the builders record."""
+  from wcs_jax.evaluation import layouts, scoring  # pylint: disable=g-import-not-at-top
   root = synthetic.write(layout, tmp_path, num=4, seed=0, size=SIZE, num_frames=11)
-  listed = benchmarks.load_benchmark(layout, root, split="val")
+  listed = layouts.read_sequences(layout, root, split="val")
+  scored = [f.name for f in scoring.scored_frames(layout, listed[0])]
   if layout == "davis2016":
     assert [s.name for s in listed] == ["blob-003"]  # The validation sequence.
-    assert [f.name for f in listed[0].frames] == [f"{t:05d}" for t in range(1, 10)]
+    assert scored == [f"{t:05d}" for t in range(1, 10)]
   else:
     assert sorted(s.name for s in listed) == sorted(
         synthetic.sequence_name(layout, i) for i in range(4))
   if layout == "youtube_objects":
-    assert [f.name for f in listed[0].frames] == ["frame0001", "frame0011"]
+    assert scored == ["frame0001", "frame0011"]
     assert listed[0].category == "aeroplane"

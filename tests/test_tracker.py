@@ -16,7 +16,7 @@ import tracking_testing
 import train_testing
 from input_pipeline import hotspot as hotspot_lib
 from input_pipeline import pairs
-from wcs_jax.metrics import segmentation
+from wcs_jax.evaluation import segmentation
 from wcs_jax.inference import compose
 from wcs_jax.inference import crops
 from wcs_jax.inference import first_frame

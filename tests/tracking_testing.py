@@ -7,7 +7,7 @@ import ml_collections
 import numpy as np
 
 from input_pipeline import synthetic
-from wcs_jax.metrics import segmentation
+from wcs_jax.evaluation import segmentation
 from wcs_jax.inference import jax_backend
 from wcs_jax.io import workdir as workdir_lib
 from wcs_jax.models import build

@@ -22,6 +22,7 @@ import tensorflow_datasets as tfds
 
 from input_pipeline.datasets import base
 from input_pipeline.datasets import reading
+from wcs_jax.io import files
 
 _CITATION = """@inproceedings{Wang2017,
   author = {Lijun Wang and Huchuan Lu and Yifan Wang and Mengyang Feng and Dong Wang and Baocai Yin and Xiang Ruan},
@@ -65,15 +66,15 @@ class Duts(base.ManualBuilder):
         continue
       # A split folder that is there but incomplete is a damaged download.
       found[split] = (
-          reading.require_dir(root / folder / f"{folder}-Image", f"the {folder} images"),
-          reading.require_dir(root / folder / f"{folder}-Mask", f"the {folder} masks (png)"))
+          files.require_dir(root / folder / f"{folder}-Image", f"the {folder} images"),
+          files.require_dir(root / folder / f"{folder}-Mask", f"the {folder} masks (png)"))
     return found, missing
 
   def _generate_examples(self, source) -> Iterator[tuple[str, dict]]:
     image_dir, mask_dir = source
-    for image_path in reading.list_images(image_dir, "the DUTS images"):
-      mask_path = reading.require_file(mask_dir / f"{image_path.stem}.png",
-                                       f"the mask of {image_path}")
+    for image_path in files.list_images(image_dir, "the DUTS images"):
+      mask_path = files.require_file(mask_dir / f"{image_path.stem}.png",
+                                     f"the mask of {image_path}")
       image = reading.read_rgb(image_path)
       mask = reading.read_binary_mask(mask_path, image_path, image.size)
       yield image_path.stem, {

@@ -1,7 +1,8 @@
-"""Reading and checking the files of a manual download, shared by every builder.
+"""Decoding and checking the files of a manual download, shared by every builder.
 
-Every function here fails with an error that names the file or folder and says what
-was expected there, so a user with a partial or damaged download knows what to fix.
+Every function here fails with an error that names the file and says what was
+expected there, so a user with a partial or damaged download knows what to fix (the
+folders and file lists of a download are checked by `wcs_jax.io.files`).
 
 Images go into the records as the encoded bytes they were downloaded as when those
 are a JPEG or PNG in RGB (no re-encoding loss, no growth); anything else (BMP, grey,
@@ -21,57 +22,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from wcs_jax.io import files
 from wcs_jax.io import masks as masks_lib
-from wcs_jax.io.video import IMAGE_EXTENSIONS
 
 
 class DownloadError(ValueError):
-  """A file of a manual download that is unreadable or not what the layout expects."""
-
-
-def require_dir(path: pathlib.Path, what: str) -> pathlib.Path:
-  """Returns `path` if it is a folder; else raises naming it and its expected content."""
-  if not path.is_dir():
-    raise FileNotFoundError(f"{path}: folder not found; expected {what}")
-  return path
-
-
-def require_file(path: pathlib.Path, what: str) -> pathlib.Path:
-  """Returns `path` if it is a file; else raises naming it and its expected content."""
-  if not path.is_file():
-    raise FileNotFoundError(f"{path}: file not found; expected {what}")
-  return path
-
-
-def list_images(folder: pathlib.Path, what: str) -> list[pathlib.Path]:
-  """Image files (`IMAGE_EXTENSIONS`) of a folder, sorted by name.
-
-  Raises:
-    FileNotFoundError: no such folder.
-    DownloadError: the folder holds no image file.
-  """
-  require_dir(folder, what)
-  files = sorted(p for p in folder.iterdir()
-                 if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-  if not files:
-    raise DownloadError(f"{folder}: no image file ({', '.join(IMAGE_EXTENSIONS)}); "
-                        f"expected {what}")
-  return files
-
-
-def find_with_stem(folder: pathlib.Path, stem: str) -> pathlib.Path | None:
-  """The image file `folder/stem.<ext>` for any of `IMAGE_EXTENSIONS`, or None."""
-  for extension in IMAGE_EXTENSIONS:
-    for candidate in (folder / f"{stem}{extension}", folder / f"{stem}{extension.upper()}"):
-      if candidate.is_file():
-        return candidate
-  return None
-
-
-def read_lines(path: pathlib.Path, what: str) -> list[str]:
-  """Non-empty, stripped lines of a text file (e.g. a split list)."""
-  require_file(path, what)
-  return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+  """A file of a manual download that is unreadable or not what its dataset expects."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +56,7 @@ def read_rgb(path: pathlib.Path) -> EncodedImage:
     FileNotFoundError: no such file.
     DownloadError: the file does not decode as an image.
   """
-  require_file(path, "an image (JPEG, PNG or BMP)")
+  files.require_file(path, "an image (JPEG, PNG or BMP)")
   data = path.read_bytes()
   try:
     image = Image.open(io.BytesIO(data))
@@ -166,7 +122,7 @@ def read_grey(path: pathlib.Path, what: str) -> np.ndarray:
     DownloadError: unreadable, or not 8-bit greyscale (RGB with equal channels is
       accepted).
   """
-  require_file(path, what)
+  files.require_file(path, what)
   try:
     image = Image.open(path)
     image.load()

@@ -47,6 +47,7 @@ import tensorflow_datasets as tfds
 from input_pipeline import fixations as fixations_lib
 from input_pipeline.datasets import base
 from input_pipeline.datasets import reading
+from wcs_jax.io import files
 
 _CITATION = """@inproceedings{Jiang2015,
   author = {Ming Jiang and Shengsheng Huang and Juanyong Duan and Qi Zhao},
@@ -158,7 +159,7 @@ def _examples_from_json(path: pathlib.Path, tag: str) -> Iterator[tuple[str, dic
     image_path = root / "images" / tag / entry["file_name"]
     if not image_path.is_file() and (root / "images" / entry["file_name"]).is_file():
       image_path = root / "images" / entry["file_name"]
-    reading.require_file(image_path, f"the image {entry['file_name']} listed in {path}")
+    files.require_file(image_path, f"the image {entry['file_name']} listed in {path}")
     image = reading.read_rgb(image_path)
     if (image.width, image.height) != (entry.get("width", image.width),
                                        entry.get("height", image.height)):
@@ -186,11 +187,11 @@ def _examples_from_folders(root: pathlib.Path, folder: str) -> Iterator[tuple[st
   """Examples of one split of the 2017 layout."""
   fixation_dir = root / "fixations" / folder
   map_dir = root / "maps" / folder
-  for image_path in reading.list_images(root / "images" / folder,
-                                        f"the {folder} images of SALICON"):
+  for image_path in files.list_images(root / "images" / folder,
+                                      f"the {folder} images of SALICON"):
     image = reading.read_rgb(image_path)
-    mat = reading.require_file(fixation_dir / f"{image_path.stem}.mat",
-                               f"the fixations of {image_path}")
+    mat = files.require_file(fixation_dir / f"{image_path.stem}.mat",
+                             f"the fixations of {image_path}")
     gaze = None
     if map_dir.is_dir():
       map_path = map_dir / f"{image_path.stem}.png"

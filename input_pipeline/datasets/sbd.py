@@ -32,6 +32,7 @@ import tensorflow_datasets as tfds
 
 from input_pipeline.datasets import base
 from input_pipeline.datasets import reading
+from wcs_jax.io import files
 
 VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat",
                "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person",
@@ -85,17 +86,17 @@ class Sbd(base.ManualBuilder):
       else:
         missing[split] = f"no {dataset / filename}"
     if found:
-      reading.require_dir(dataset / "img", "the SBD images, <id>.jpg")
-      reading.require_dir(dataset / "inst", "the SBD instance masks, <id>.mat")
+      files.require_dir(dataset / "img", "the SBD images, <id>.jpg")
+      files.require_dir(dataset / "inst", "the SBD instance masks, <id>.mat")
     return found, missing
 
   def _generate_examples(self, source) -> Iterator[tuple[str, dict]]:
     dataset, split_list = source
-    for image_id in reading.read_lines(split_list, "a list of SBD image ids"):
+    for image_id in files.read_lines(split_list, "a list of SBD image ids"):
       image_path = dataset / "img" / f"{image_id}.jpg"
       image = reading.read_rgb(image_path)
-      mat_path = reading.require_file(dataset / "inst" / f"{image_id}.mat",
-                                      f"the instance masks of {image_path}")
+      mat_path = files.require_file(dataset / "inst" / f"{image_id}.mat",
+                                    f"the instance masks of {image_path}")
       instances, categories = _read_gtinst(mat_path)
       reading.check_same_size(mat_path, (instances.shape[1], instances.shape[0]),
                               image_path, image.size, what="GTinst.Segmentation")

@@ -3,20 +3,20 @@
 WCS-Net reports J on it under the unsupervised VOS protocol: all objects of a frame
 form one foreground.
 
-Layout read from `manual_dir` (the extracted `SegTrackv2.zip`):
+Layout read from `manual_dir` (the extracted `SegTrackv2.zip`) by
+`wcs_jax.evaluation.layouts`, the reader `tools/evaluate.py --dataset segtrackv2`
+scores with too:
 
     JPEGImages/<seq>/<frame>.png|.bmp|.jpg
     GroundTruth/<seq>/<frame>.png|.bmp            one object
     GroundTruth/<seq>/<k>/<frame>.png|.bmp        several objects, one sub-folder
                                                   each (k = 1, 2, ...)
 
-A frame's masks are the files with the frame's stem (extensions may differ: e.g.
-penguin's frames are .bmp and its masks .png) in the sequence folder or in its
-numbered object folders; they are merged into one foreground (values >= 128 of the
-0/255 masks, whose few intermediate values mark overlaps). A frame without any mask
-file has `has_mask` False. `ImageSets/` is not read: the sequences are the folders of
-`JPEGImages/` and their frames the images in name order. This is the layout
-`wcs_jax.metrics.benchmarks` scores (`tools/evaluate.py --dataset segtrackv2`).
+The sequences are the folders of `JPEGImages/`, their frames the images in name
+order. A frame's masks (the files with its stem, in the sequence folder or in each
+object folder) are merged into one foreground (values >= 128 of the 0/255 masks,
+whose few intermediate values mark overlaps); a frame without any has `has_mask`
+False.
 
 Split: test. Features: `video.video_features()`, `category` "".
 """
@@ -28,8 +28,9 @@ from collections.abc import Iterator
 import tensorflow_datasets as tfds
 
 from input_pipeline.datasets import base
-from input_pipeline.datasets import reading
 from input_pipeline.datasets import video
+from wcs_jax.evaluation import layouts
+from wcs_jax.io import files
 
 _CITATION = """@inproceedings{Li2013,
   author = {Fuxin Li and Taeyoung Kim and Ahmad Humayun and David Tsai and James M. Rehg},
@@ -62,22 +63,9 @@ class Segtrackv2(base.ManualBuilder):
   def _find_splits(self, root: pathlib.Path):
     if not (root / "JPEGImages").is_dir():
       return {}, {"test": f"no folder {root / 'JPEGImages'}"}
-    reading.require_dir(root / "GroundTruth", "the SegTrackv2 masks, <seq>/[<k>/]*.png")
+    files.require_dir(root / "GroundTruth", "the SegTrackv2 masks, <seq>/[<k>/]*.png")
     return {"test": root}, {}
 
   def _generate_examples(self, source) -> Iterator[tuple[str, dict]]:
-    root = source
-    sequences = sorted(p for p in (root / "JPEGImages").iterdir() if p.is_dir())
-    if not sequences:
-      raise reading.DownloadError(f"{root / 'JPEGImages'}: no sequence folder; expected "
-                                  "JPEGImages/<seq>/<frame>.png")
-    for sequence_dir in sequences:
-      name = sequence_dir.name
-      truth = reading.require_dir(root / "GroundTruth" / name, f"the masks of sequence {name}")
-      object_dirs = sorted(p for p in truth.iterdir() if p.is_dir())
-      mask_dirs = object_dirs or [truth]
-      frames = []
-      for image in reading.list_images(sequence_dir, f"the frames of sequence {name}"):
-        masks = [m for m in (reading.find_with_stem(d, image.stem) for d in mask_dirs) if m]
-        frames.append(video.Frame(name=image.stem, image=image, masks=tuple(masks)))
-      yield name, video.video_example(name, frames)
+    for sequence in layouts.read_segtrackv2(source):
+      yield sequence.name, video.video_example(sequence)

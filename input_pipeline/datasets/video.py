@@ -17,15 +17,14 @@ only two frames of a sequence decodes only those (`tfds.decode.SkipDecoding()` o
 """
 from __future__ import annotations
 
-import dataclasses
-import pathlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import tensorflow_datasets as tfds
 
 from input_pipeline.datasets import reading
+from wcs_jax.evaluation import layouts
 
 
 def video_features() -> tfds.features.FeaturesDict:
@@ -40,28 +39,11 @@ def video_features() -> tfds.features.FeaturesDict:
   })
 
 
-@dataclasses.dataclass(frozen=True)
-class Frame:
-  """One frame of a sequence on disk.
-
-  Attributes:
-    name: the frame's name in the records (its file stem).
-    image: the frame's image file.
-    masks: its annotation files, merged into one foreground (several for datasets
-      that annotate each object in its own file; empty when not annotated).
-  """
-  name: str
-  image: pathlib.Path
-  masks: Sequence[pathlib.Path] = ()
-
-
-def video_example(sequence: str, frames: Sequence[Frame], category: str = "") -> Mapping[str, Any]:
-  """Reads, checks and encodes one sequence.
+def video_example(sequence: layouts.VideoSequence) -> Mapping[str, Any]:
+  """Reads, checks and encodes one sequence (`wcs_jax.evaluation.layouts`).
 
   Args:
-    sequence: the sequence name.
-    frames: its frames in temporal order.
-    category: object category, "" when none.
+    sequence: the sequence, every frame with its image.
 
   Returns:
     An example of `video_features()`.
@@ -70,8 +52,9 @@ def video_example(sequence: str, frames: Sequence[Frame], category: str = "") ->
     DownloadError: an unreadable frame or mask, a mask of another size than its
       frame, or frames of different sizes within the sequence.
   """
+  name, frames = sequence.name, sequence.frames
   if not frames:
-    raise reading.DownloadError(f"sequence {sequence}: no frames")
+    raise reading.DownloadError(f"sequence {name}: no frames")
   images, masks, has_mask = [], [], []
   empty_mask = None
   first = None
@@ -83,22 +66,22 @@ def video_example(sequence: str, frames: Sequence[Frame], category: str = "") ->
     elif image.size != first[1]:
       raise reading.DownloadError(
           f"{frame.image}: frame is {image.width}x{image.height} but the first frame of "
-          f"sequence {sequence} ({first[0]}) is {first[1][0]}x{first[1][1]}; expected "
+          f"sequence {name} ({first[0]}) is {first[1][0]}x{first[1][1]}; expected "
           "every frame of a sequence to have the same size")
     images.append(image.data)
-    if frame.masks:
+    if frame.annotations:
       foreground = np.zeros((image.height, image.width), bool)
-      for path in frame.masks:
+      for path in frame.annotations:
         foreground |= reading.read_binary_mask(path, frame.image, image.size)
       masks.append(reading.mask_png(foreground))
     else:
       masks.append(empty_mask)
-    has_mask.append(bool(frame.masks))
+    has_mask.append(bool(frame.annotations))
   return {
-      "sequence": sequence,
+      "sequence": name,
       "frames": images,
       "masks": masks,
       "has_mask": has_mask,
       "frame_names": [frame.name for frame in frames],
-      "category": category,
+      "category": sequence.category,
   }

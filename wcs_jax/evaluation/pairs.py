@@ -10,7 +10,7 @@ images never trained on) and reports
 This is the learning check of a training run on one frame pair; the tracking J of the
 paper's tables comes from the tracker and tools/evaluate.py.
 
-    python -m wcs_jax.training.evaluation --workdir runs/smoke [--num_pairs 256]
+    python -m wcs_jax.evaluation.pairs --workdir runs/smoke [--num_pairs 256] [--split validation]
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ import jax
 import numpy as np
 
 from input_pipeline import streams
+from wcs_jax.io import workdir as workdir_lib
 from wcs_jax.models import build
-from wcs_jax.training import checkpointing
 from wcs_jax.training import data as data_lib
 
 
@@ -42,11 +42,11 @@ def evaluate_pairs(workdir: str | pathlib.Path, *, num_pairs: int = 128, batch_s
   Returns:
     {"mask_iou", "hotspot_hit", "mask_pairs", "hotspot_pairs"}.
   """
-  stage_dir = checkpointing.final_stage_dir(workdir)
-  config = checkpointing.load_config(stage_dir)
+  stage_dir = workdir_lib.final_stage_dir(workdir)
+  config = workdir_lib.load_config(stage_dir)
   if config.network != "wcsnet":
     raise ValueError(f"{stage_dir} trained {config.network}; evaluate_pairs needs a WCS-Net workdir")
-  variables = checkpointing.load_network_variables(stage_dir)["wcsnet"]
+  variables = workdir_lib.load_network_variables(stage_dir)["wcsnet"]
   model = build.from_config(config.model, "wcsnet")
   apply = jax.jit(lambda v, b: model.apply(v, b["template_image"], b["template_mask"],
                                            b["template_hotspot"], b["search_image"], train=False))
