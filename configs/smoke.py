@@ -17,16 +17,18 @@ encoder; from scratch it learns too slowly for a smoke run), 3000 steps on pairs
 `--config.total_steps=N` / `--config.batch_size=B` apply to every stage when > 0,
 `--config.seed` to all; a single stage's field is `--config.wcsnet.total_steps=N`.
 
-Measured (this machine: 2 cores, 1 CPU device, a light second job for part of the
-time), 20m20s for the whole chain (25m57s before the depth-wise convolution had its own
-gradient): EG-Net loss 0.613 at step 10 -> 0.049 at 200; Gaze2Mask-Net 0.535 -> 0.015;
-WCS-Net 0.678 -> 0.026 at 3000 (hotspot term 0.008, mask term 0.019). The tracker it gives
-follows six held-out synthetic videos from their first masks with J mean 0.956
-(`WCS_SMOKE_WORKDIR=runs/smoke pytest tests/test_tracker.py -k smoke`); held-out pairs
-(`python -m wcs_jax.evaluation.pairs --workdir runs/smoke`): mask IoU 0.907.
+Measured on a 2-core CPU, 1 device (2026-12-01, d5e0eaa; other jobs on the cores for
+part of it): 26m26s for the whole chain (20m20s in an earlier run with a lighter
+load); EG-Net loss 0.613 at step 10 -> 0.049 at 200; Gaze2Mask-Net 0.534 -> 0.015;
+WCS-Net 0.678 -> 0.030 at 3000. The tracker it gives follows six held-out synthetic
+videos from their first masks with J mean 0.873 (0.956 in the earlier run: one of the
+six videos is lost for part of its length this time;
+`WCS_SMOKE_WORKDIR=runs/smoke pytest tests/test_tracker.py -k smoke` holds J >= 0.8);
+held-out pairs (`python -m wcs_jax.evaluation.pairs --workdir runs/smoke`): mask IoU
+0.898. Every figure and its command: docs/training.md.
 
-`configs/smoke.py:short` (64x64, 5 + 5 + 500 steps, ~3 min) is the learning test of
-the CI (tests/test_learning.py: J >= 0.5 on the same videos; measured 0.72).
+`configs/smoke.py:short` (64x64, 5 + 5 + 500 steps, 213-224 s measured) is the learning
+test of the CI (tests/test_learning.py: J >= 0.5 on the same videos; measured 0.72).
 """
 
 import ml_collections

@@ -227,7 +227,7 @@ def add_track_flags(parser: argparse.ArgumentParser) -> None:
                      help="timed Keras EfficientNetB2 forward passes, median reported (default 20)")
   group.add_argument("--track-memory-frames", type=int, default=0,
                      help="also measure the RSS after 100 and after this many frames of a repeated "
-                          "854x480 frame stream, with all outputs written (0: skip; the README uses 2000)")
+                          "854x480 frame stream, with all outputs written (0: skip; docs/tracking.md uses 2000)")
   group.add_argument("--track-memory-backbone", default="efficientnet-b0",
                      help="backbone of the memory run (default efficientnet-b0 at S = 64, decoder "
                           "width 8: memory is about streaming, not the model)")

@@ -22,7 +22,7 @@ with status 2 if one exceeds `--tolerance`.
 
 `--torchscript` / `--export` also write `OUTPUT/<network>.pt` graphs of the networks
 (`torch.jit.trace`, or `torch.export` as `.pt2`) at the run's image size, for
-deployment without this package; see the README for which networks they support.
+deployment without this package; see docs/torch_runtime.md for which networks they support.
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ switches backends without touching its data. Inside, tensors are NCHW views of t
 NHWC arrays, i.e. channels_last in memory, the layout PyTorch's CPU kernels are
 fastest in, with no copy on the way in or out.
 
-Speed options (measured by `python tools/benchmark.py --torch`; see the README):
+Speed options (measured by `python tools/benchmark.py --torch`; see docs/torch_runtime.md):
 - `precision="bfloat16"`: `torch.autocast` to bfloat16 (AMX on recent x86 CPUs). On
   the trained smoke run the logits move by up to 0.2-0.7 and the tracker's DAVIS masks
   by IoU 0.92-1.0 from float32: far outside the 1e-4 parity tolerance, so it is an
@@ -21,7 +21,7 @@ Speed options (measured by `python tools/benchmark.py --torch`; see the README):
   around this graph's calls only): convolutions fused with their swish, sigmoid
   gates and residual adds, compiled on the first two calls. On the 2-core CPU this
   took the B2 frame (320, decoder 32) from 34-45 ms (eager) to 21-27 ms, half of JAX's
-  (README, `tools/benchmark.py --torch`); its logits stay within 2e-6 of JAX's on the
+  (docs/torch_runtime.md, `tools/benchmark.py --torch`); its logits stay within 2e-6 of JAX's on the
   trained smoke run.
   `graph="compile"`: `torch.compile` (Inductor) of every network call; needs a C++
   compiler and takes minutes per shape on 2 cores. `graph="eager"`: plain PyTorch.
