@@ -70,7 +70,7 @@ class JaxBackend:
 
   @classmethod
   def from_inference_variables(cls, loaded: dict[str, Any], image_size: int) -> JaxBackend:
-    """From `wcs_jax.training.checkpointing.load_inference_variables(workdir)`."""
+    """From `wcs_jax.io.workdir.load_inference_variables(workdir)`."""
     models = {name: build.from_config(loaded["model_configs"][name], name)
               for name in networks.NETWORKS if loaded.get(name) is not None}
     return cls(models, {name: loaded.get(name) for name in networks.NETWORKS}, image_size)

@@ -28,6 +28,8 @@ from typing import Any, Mapping
 import ml_collections
 import numpy as np
 
+from wcs_jax.spec import networks as network_specs
+
 CONFIG_FILE = "config.json"
 NETWORKS_FILE = "networks.json"
 CHAIN_FILE = "chain.json"
@@ -129,7 +131,7 @@ def load_inference_variables(workdir: str | os.PathLike) -> dict[str, Any]:
   """
   stage_dir = final_stage_dir(workdir)
   networks = load_network_variables(stage_dir)
-  out: dict[str, Any] = {name: networks.get(name) for name in ("egnet", "gaze2mask", "wcsnet")}
+  out: dict[str, Any] = {name: networks.get(name) for name in network_specs.NETWORKS}
   out["config"] = load_config(stage_dir)
   out["model_configs"] = load_network_configs(stage_dir)
   return out

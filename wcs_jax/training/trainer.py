@@ -188,22 +188,14 @@ class Training:
   """What one stage's loop runs on (`build_training`).
 
   Attributes:
-    mesh: the one-axis ("data") mesh of the devices.
-    replicated: sharding of the train state (every device holds all of it).
-    data_sharding: sharding of a global batch (split along its batch axis).
-    model: the Flax module of the network trained.
-    optimizer: Adam from `config.optimizer` (with clipping when asked).
-    learning_rate_fn: the schedule (step -> learning rate).
-    state: the initial `TrainState` (resume priority 2-4; the loop restores 1).
+    data_sharding: sharding of a global batch along the one-axis ("data") mesh of the
+      devices (`data_sharding.mesh`); the state is replicated over that mesh.
+    state: the initial `TrainState` (resume priority 2-4; the loop restores 1), its
+      optimizer and schedule bound into `train_step`.
     train_step: jitted `(state, batch) -> (state, metrics)`, donating the state.
     network_configs: {network: model config} of every network the state holds.
   """
-  mesh: jax.sharding.Mesh
-  replicated: jax.sharding.NamedSharding
   data_sharding: jax.sharding.NamedSharding
-  model: Any
-  optimizer: optax.GradientTransformation
-  learning_rate_fn: optax.Schedule
   state: steps.TrainState
   train_step: Callable[[steps.TrainState, Any], tuple[steps.TrainState, dict]]
   network_configs: dict[str, Any]
@@ -269,9 +261,8 @@ def build_training(config: ml_collections.ConfigDict, *, devices: list[jax.Devic
                         learning_rate_fn=learning_rate_fn, seed=config.seed),
       in_shardings=(replicated, data_sharding), out_shardings=(replicated, replicated),
       donate_argnums=0)
-  return Training(mesh=mesh, replicated=replicated, data_sharding=data_sharding, model=model,
-                  optimizer=optimizer, learning_rate_fn=learning_rate_fn, state=state,
-                  train_step=train_step, network_configs=network_configs)
+  return Training(data_sharding=data_sharding, state=state, train_step=train_step,
+                  network_configs=network_configs)
 
 
 def _stream_batches(config: ml_collections.ConfigDict, start_step: int, *,
