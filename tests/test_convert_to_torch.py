@@ -35,10 +35,12 @@ convert_to_torch = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(convert_to_torch)
 
 
-def write_workdir(directory, stage="wcsnet"):
+def write_workdir(directory, stage="wcsnet", backbone=None):
   """A stage's workdir: the stage's network trained, the earlier ones frozen in its state."""
   chain = networks.NETWORKS[:networks.NETWORKS.index(stage) + 1]
   config = train_testing.load_config("smoke.py", "ci")[stage]
+  if backbone:
+    config.model.backbone = backbone
   size = config.input.image_size
   image = np.zeros((1, size, size, 3), np.float32)
   single = np.zeros((1, size, size, 1), np.float32)
@@ -85,6 +87,20 @@ def test_export_verify_and_torchscript(exported, capsys):
     assert f.get_tensor("gaze2mask.encoder.stem_conv.weight").shape == (32, 4, 3, 3)
   assert {n.split(".")[0] for n in names} == set(networks.NETWORKS)
   assert any(n.endswith("stem_bn.running_var") for n in names)  # batch norm stored unfolded
+
+
+def test_lite_backbone_export_verifies(tmp_path, capsys):
+  """The three networks on EfficientNet-Lite0 (ReLU6, no SE): PyTorch equals JAX."""
+  write_workdir(tmp_path / "run", backbone="efficientnet-lite0")
+  status = convert_to_torch.main(["--workdir", str(tmp_path / "run"), "--output", str(tmp_path / "torch"),
+                                  "--verify", "--tolerance", "1e9"])
+  printed = capsys.readouterr().out
+  assert status == 0, printed
+  for key in ("egnet/gaze", "gaze2mask/mask", "wcsnet/mask", "wcsnet/hotspot"):
+    fields = next(l for l in printed.splitlines() if l.strip().startswith(key)).split()
+    assert fields[2] == "relative" and float(fields[3]) <= 1e-5, printed
+  saved = json.loads((tmp_path / "torch" / export.CONFIG_FILE).read_text())
+  assert {c["backbone"] for c in saved["networks"].values()} == {"efficientnet-lite0"}
 
 
 def test_tracker_masks_agree_between_backends(exported, shared_data):

@@ -161,7 +161,7 @@ def test_correlation_ops_match_jax():
                                atol=2e-6)
 
 
-@pytest.mark.parametrize("backbone", ["efficientnet-b0", "resnet50"])
+@pytest.mark.parametrize("backbone", ["efficientnet-b0", "efficientnet-lite0", "resnet50"])
 def test_egnet_and_gaze2mask_match_jax(backbone):
   # Odd width: Keras's asymmetric padding differs between the two sides.
   image, gaze, _ = inputs(1, size=(64, 66))
@@ -183,6 +183,7 @@ WCSNET_VARIANTS = [
     dict(levels="345", correlation="concat", hotspot_branch=False),
     dict(levels="2345", correlation="xcorr"),
     dict(levels="5", mask_branch=False),
+    dict(backbone="efficientnet-lite0"),
 ]
 
 

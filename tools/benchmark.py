@@ -13,9 +13,11 @@ Sections
   at the paper's batch sizes, on TFDS datasets from `--pipeline-data-dir`, or, by default, on
   synthetic data written at the real datasets' image sizes and built into a temporary
   folder; plus the time to the first batch when resuming at a late step.
-- `--encoder`: forward and forward+backward time of an encoder (default EfficientNet-B2,
-  320x320, batch 1) with each depth-wise formulation, beside `keras.applications` on
-  TensorFlow in the same run.
+- `--encoder`: forward and forward+backward time of encoders (`--encoder-arch`, comma-
+  separated; default EfficientNet-B2, 320x320, batch 1) in JAX with each depth-wise
+  formulation and in the PyTorch runtime, beside the reference in the other framework
+  (`keras.applications` on TensorFlow, or `efficientnet_lite_pytorch` for Lite) in the
+  same run.
 - `--track`: the tracker's time per frame split into network, crop/paste and I/O on an
   854x480 video (default a synthetic one), at the default model (EfficientNet-B2,
   S = 320) with random weights, for 1 and 2 objects, with the JAX and the PyTorch
@@ -141,10 +143,15 @@ def pipeline_section(args: argparse.Namespace) -> str:
 
 def add_encoder_flags(parser: argparse.ArgumentParser) -> None:
   group = parser.add_argument_group("--encoder")
-  group.add_argument("--encoder-arch", default="efficientnet-b2", help="encoder to time (default efficientnet-b2)")
+  group.add_argument("--encoder-arch", default="efficientnet-b2",
+                     help="comma-separated encoders timed in one run, e.g. "
+                          "efficientnet-lite0,efficientnet-b0 (default efficientnet-b2)")
   group.add_argument("--encoder-size", type=int, default=320, help="input side (default 320)")
   group.add_argument("--encoder-batch", type=int, default=1, help="batch size (default 1)")
   group.add_argument("--encoder-repeats", type=int, default=20, help="timed calls, median reported (default 20)")
+  group.add_argument("--encoder-depthwise", default="shifted,grouped",
+                     help="comma-separated depth-wise formulations of the JAX EfficientNets "
+                          "(default shifted,grouped)")
 
 
 def _median_ms(fn, repeats: int) -> float:
@@ -160,46 +167,96 @@ def _median_ms(fn, repeats: int) -> float:
 
 
 def encoder_section(args: argparse.Namespace) -> str:
-  """Forward and forward+backward time of the encoder with each depth-wise formulation,
-  beside the same `keras.applications` model's forward pass on TensorFlow, in one run."""
+  """Forward (and JAX's forward+backward) time of each encoder in `--encoder-arch`: JAX with
+  each depth-wise formulation, the PyTorch runtime's twin (BN folded, channels_last,
+  traced, as `tools/track.py --backend torch` runs it), and the reference in the other
+  framework where one exists (`keras.applications` on TensorFlow for B-series/ResNet,
+  `efficientnet_lite_pytorch` for Lite), all in one run."""
   import jax  # pylint: disable=g-import-not-at-top
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
+  import torch  # pylint: disable=g-import-not-at-top
+  from wcs_jax.models import encoders  # pylint: disable=g-import-not-at-top
+  from wcs_jax.spec import backbones  # pylint: disable=g-import-not-at-top
+  from wcs_jax.torch_runtime import layers as torch_layers  # pylint: disable=g-import-not-at-top
+  from wcs_jax.torch_runtime import networks as torch_networks  # pylint: disable=g-import-not-at-top
+
+  archs = args.encoder_arch.split(",")
+  for arch in archs:
+    if arch not in backbones.ARCHS:
+      raise SystemExit(f"--encoder-arch: unknown backbone {arch!r}; expected some of {list(backbones.ARCHS)}")
+  size, batch, repeats = args.encoder_size, args.encoder_batch, args.encoder_repeats
+  x = np.random.default_rng(0).uniform(0, 1, (batch, size, size, 3)).astype(np.float32)
+  x_torch = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+  rows = []
+  for arch in archs:
+    reference = _reference_encoder(arch, x)
+    if reference is not None:
+      name, forward = reference
+      rows.append([arch, name, "-", f"{_median_ms(forward, repeats):.1f}", "-", "-"])
+    twin = torch_layers.fold_batch_norms(torch_networks.build_encoder(arch).eval())
+    twin = twin.to(memory_format=torch.channels_last)
+    with torch.no_grad():
+      start = time.perf_counter()
+      traced = torch.jit.freeze(torch.jit.trace(twin, x_torch))
+      traced(x_torch)
+      trace_s = time.perf_counter() - start
+      fwd = _median_ms(lambda: traced(x_torch), repeats)
+    rows.append([arch, f"PyTorch runtime, {torch.get_num_threads()} threads", "-", f"{fwd:.1f}", "-",
+                 f"{trace_s:.1f}"])
+    impls = args.encoder_depthwise.split(",") if arch in backbones.EFFICIENTNET_ARCHS else ["auto"]
+    for impl in impls:
+      encoder = encoders.build_encoder(arch, depthwise_impl=impl)
+      variables = jax.jit(encoder.init)(jax.random.key(0), x)
+      forward = jax.jit(lambda v, x, e=encoder: e.apply(v, x))
+
+      def loss(params, x, e=encoder, stats=variables["batch_stats"]):
+        levels, _ = e.apply({"params": params, "batch_stats": stats}, x, train=True, mutable=["batch_stats"],
+                            rngs={"dropout": jax.random.key(0)})
+        return sum(jnp.mean(jnp.square(level)) for level in levels)
+
+      backward = jax.jit(jax.value_and_grad(loss))
+      start = time.perf_counter()
+      jax.block_until_ready(forward(variables, x))
+      compile_s = time.perf_counter() - start
+      fwd = _median_ms(lambda: jax.block_until_ready(forward(variables, x)), repeats)
+      bwd = _median_ms(lambda: jax.block_until_ready(backward(variables["params"], x)), max(3, repeats // 4))
+      rows.append([arch, f"JAX ({jax.default_backend()})", impl if arch in backbones.EFFICIENTNET_ARCHS else "-",
+                   f"{fwd:.1f}", f"{bwd:.1f}", f"{compile_s:.1f}"])
+  title = (f"Encoders, {batch}x{size}x{size}, random weights, median of {repeats} calls after warm-up, "
+           f"{os.cpu_count()} CPU cores:")
+  return title + "\n\n" + _markdown(["encoder", "backend", "depth-wise conv", "forward (ms)",
+                                      "JAX forward+backward (ms)", "compile / trace (s)"], rows)
+
+
+def _reference_encoder(arch: str, x):
+  """(name, forward) of `arch`'s reference in the other framework, or None if none is installed."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from wcs_jax.spec import backbones  # pylint: disable=g-import-not-at-top
+  if arch in backbones.LITE_ARCHS:
+    try:
+      import torch  # pylint: disable=g-import-not-at-top
+      from efficientnet_lite_pytorch import EfficientNet  # pylint: disable=g-import-not-at-top
+    except ImportError:
+      return None
+    model = EfficientNet.from_name(arch, image_size=x.shape[1]).eval()  # static TF "SAME" padding
+    inputs = torch.from_numpy((255 * x - 127) / 128).permute(0, 3, 1, 2).contiguous()
+    return "efficientnet_lite_pytorch, eager", lambda: _no_grad(model.extract_features, inputs)
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.config.set_visible_devices([], "GPU")
   import keras  # pylint: disable=g-import-not-at-top
-  from wcs_jax.models import encoders, keras_import  # pylint: disable=g-import-not-at-top
+  from wcs_jax.models import keras_import  # pylint: disable=g-import-not-at-top
+  model = keras_import.build_keras_model(arch)
+  inputs = tf.constant(255 * x if arch in backbones.EFFICIENTNET_ARCHS else
+                       keras.applications.resnet.preprocess_input(255 * np.asarray(x)))
+  forward = tf.function(lambda t: model(t, training=False))
+  return "Keras on TensorFlow", lambda: forward(inputs).numpy()
 
-  arch, size, batch = args.encoder_arch, args.encoder_size, args.encoder_batch
-  x = np.random.default_rng(0).uniform(0, 1, (batch, size, size, 3)).astype(np.float32)
-  keras_model = keras_import.build_keras_model(arch)
-  keras_input = tf.constant(255 * x if arch.startswith("efficientnet") else
-                            keras.applications.resnet.preprocess_input(255 * x))
-  keras_forward = tf.function(lambda t: keras_model(t, training=False))
-  rows = [["Keras on TensorFlow", "-", f"{_median_ms(lambda: keras_forward(keras_input).numpy(), args.encoder_repeats):.1f}",
-           "-", "-"]]
-  impls = ("shifted", "grouped") if arch.startswith("efficientnet") else ("-",)
-  for impl in impls:
-    encoder = encoders.build_encoder(arch, depthwise_impl=impl if impl != "-" else "auto")
-    variables = jax.jit(encoder.init)(jax.random.key(0), x)
-    forward = jax.jit(lambda v, x, e=encoder: e.apply(v, x))
 
-    def loss(params, x, e=encoder, stats=variables["batch_stats"]):
-      levels, _ = e.apply({"params": params, "batch_stats": stats}, x, train=True, mutable=["batch_stats"],
-                          rngs={"dropout": jax.random.key(0)})
-      return sum(jnp.mean(jnp.square(level)) for level in levels)
-
-    backward = jax.jit(jax.value_and_grad(loss))
-    start = time.perf_counter()
-    jax.block_until_ready(forward(variables, x))
-    compile_s = time.perf_counter() - start
-    fwd = _median_ms(lambda: jax.block_until_ready(forward(variables, x)), args.encoder_repeats)
-    bwd = _median_ms(lambda: jax.block_until_ready(backward(variables["params"], x)),
-                     max(3, args.encoder_repeats // 4))
-    rows.append([f"JAX ({jax.default_backend()})", impl, f"{fwd:.1f}", f"{bwd:.1f}", f"{compile_s:.1f}"])
-  title = f"Encoder {arch}, {batch}x{size}x{size}, jit, median after warm-up:"
-  return title + "\n\n" + _markdown(["backend", "depth-wise conv", "forward (ms)", "forward+backward (ms)",
-                                      "forward compile (s)"], rows)
+def _no_grad(fn, *args):
+  import torch  # pylint: disable=g-import-not-at-top
+  with torch.no_grad():
+    return fn(*args)
 
 
 # ------------------------------------------------------------------------------- track

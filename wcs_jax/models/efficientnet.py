@@ -1,10 +1,16 @@
-"""EfficientNet-B0 ... B7 (Tan & Le, 2019) as a five-level feature encoder.
+"""EfficientNet-B0 ... B7 and EfficientNet-Lite0 ... 4 (Tan & Le, 2019) as a five-level encoder.
 
-The architecture is identical to `keras.applications.EfficientNetB0..B7` (stem, MBConv
+The B-series is identical to `keras.applications.EfficientNetB0..B7` (stem, MBConv
 blocks with squeeze-excitation and swish, batch-norm epsilon 1e-3 and momentum 0.99,
 Keras's asymmetric padding before stride-2 convolutions, drop-connect when training),
 and submodules carry Keras's layer names (`stem_conv`, `block2a/expand_conv`, ...) so
 that `wcs_jax.models.keras_import` maps Keras weights one to one.
+
+EfficientNet-Lite (TensorFlow's `efficientnet/lite`, the mobile/CPU family) is the same
+module with the settings of `wcs_jax.spec.backbones.EfficientNetVariant`: ReLU6 instead
+of swish, no squeeze-excitation, stem and first/last stage repeats not scaled, and
+inputs normalised as (RGB255 - 127) / 128. Keras's padding equals TensorFlow's "SAME",
+so the Lite checkpoints (`wcs_jax.models.torch_import`) run unchanged.
 
 WCS-Net's paper writes "EfficientNetv2 [40]" but cites the 2019 EfficientNet paper and
 predates EfficientNetV2; we read it as EfficientNet-B2, the default here.
@@ -30,9 +36,18 @@ from wcs_jax.spec.backbones import EFFICIENTNET_EPSILON as EPSILON
 
 
 class MBConv(nn.Module):
-  """Inverted residual block with squeeze-excitation (Keras `efficientnet.block`)."""
+  """Inverted residual block (Keras `efficientnet.block`); squeeze-excitation if `se_ratio` > 0.
+
+  Attributes:
+    args: the block's filters, kernel, stride, expansion and SE ratio.
+    drop_rate: drop-connect rate of the residual branch when training.
+    activation: "swish" or "relu6" (`layers.ACTIVATIONS`).
+    depthwise_impl: formulation of the depth-wise convolution.
+    dtype: computation dtype.
+  """
   args: backbones.StageArgs
   drop_rate: float
+  activation: str = "swish"
   depthwise_impl: depthwise.Implementation = "auto"
   dtype: Any = jnp.float32
 
@@ -40,19 +55,20 @@ class MBConv(nn.Module):
   def __call__(self, inputs: jax.Array, train: bool) -> jax.Array:
     """[B, H, W, filters_in] -> [B, H / stride, W / stride, filters_out]."""
     a = self.args
+    act = layers.ACTIVATIONS[self.activation]
     filters = a.filters_in * a.expand_ratio
     x = inputs
     if a.expand_ratio != 1:
       x = layers.Conv(filters, (1, 1), use_bias=False, dtype=self.dtype, name="expand_conv")(x)
-      x = layers.swish(layers.batch_norm(train, EPSILON, self.dtype, "expand_bn")(x))
+      x = act(layers.batch_norm(train, EPSILON, self.dtype, "expand_bn")(x))
     padding = geometry.keras_stride2_padding(x.shape[1:3], a.kernel_size) if a.stride == 2 else "SAME"
     x = layers.DepthwiseConv(a.kernel_size, a.stride, padding, self.depthwise_impl, self.dtype,
                              name="dwconv")(x)
-    x = layers.swish(layers.batch_norm(train, EPSILON, self.dtype, "bn")(x))
+    x = act(layers.batch_norm(train, EPSILON, self.dtype, "bn")(x))
     if 0 < a.se_ratio <= 1:
       se = jnp.mean(x, axis=(1, 2), keepdims=True)
-      se = layers.swish(layers.Conv(max(1, int(a.filters_in * a.se_ratio)), (1, 1), dtype=self.dtype,
-                                    name="se_reduce")(se))
+      se = act(layers.Conv(max(1, int(a.filters_in * a.se_ratio)), (1, 1), dtype=self.dtype,
+                           name="se_reduce")(se))
       se = jax.nn.sigmoid(layers.Conv(filters, (1, 1), dtype=self.dtype, name="se_expand")(se))
       x = x * se
     x = layers.Conv(a.filters_out, (1, 1), use_bias=False, dtype=self.dtype, name="project_conv")(x)
@@ -70,7 +86,7 @@ class EfficientNet(nn.Module):
   """EfficientNet encoder returning five pyramid levels.
 
   Attributes:
-    arch: "efficientnet-b0" ... "efficientnet-b7".
+    arch: "efficientnet-b0" ... "efficientnet-b7", "efficientnet-lite0" ... "efficientnet-lite4".
     in_channels: 3 for RGB; 4 for Gaze2Mask-Net's RGB + gaze input.
     depthwise_impl: formulation of the depth-wise convolutions ("auto" picks per platform).
     dtype: computation dtype (parameters stay float32).
@@ -93,23 +109,27 @@ class EfficientNet(nn.Module):
     """
     if x.shape[-1] != self.in_channels:
       raise ValueError(f"{self.arch} expects {self.in_channels} input channels, got shape {x.shape}")
-    width, _ = backbones.check_efficientnet_arch(self.arch)
-    x = normalize(x).astype(self.dtype)
-    x = layers.Conv(backbones.round_filters(32, width), (3, 3), strides=(2, 2),
+    variant = backbones.efficientnet_variant(self.arch)
+    act = layers.ACTIVATIONS[variant.activation]
+    x = normalize(x, self.arch).astype(self.dtype)
+    x = layers.Conv(backbones.stem_filters(self.arch), (3, 3), strides=(2, 2),
                     padding=geometry.keras_stride2_padding(x.shape[1:3], 3), use_bias=False, dtype=self.dtype,
                     name="stem_conv")(x)
-    x = layers.swish(layers.batch_norm(train, EPSILON, self.dtype, "stem_bn")(x))
+    x = act(layers.batch_norm(train, EPSILON, self.dtype, "stem_bn")(x))
     plan = backbones.block_plan(self.arch)
     level_names = set(backbones.level_blocks(plan))
     levels = []
     for name, args, drop_rate in plan:
-      x = MBConv(args, drop_rate, self.depthwise_impl, self.dtype, name=name)(x, train)
+      x = MBConv(args, drop_rate, variant.activation, self.depthwise_impl, self.dtype, name=name)(x, train)
       if name in level_names:
         levels.append(x)
     return levels
 
 
-def normalize(x: jax.Array) -> jax.Array:
-  """ImageNet mean/std normalisation of the RGB channels; extra channels to [-1, 1]."""
-  mean, std = backbones.efficientnet_normalization(x.shape[-1])
+def normalize(x: jax.Array, arch: str) -> jax.Array:
+  """[B, H, W, C] in [0, 1] -> the input `arch` was trained on (RGB); extra channels to [-1, 1].
+
+  B-series: ImageNet mean/std; Lite: (255 x - 127) / 128.
+  """
+  mean, std = backbones.efficientnet_normalization(arch, x.shape[-1])
   return (x.astype(jnp.float32) - jnp.array(mean, jnp.float32)) / jnp.array(std, jnp.float32)

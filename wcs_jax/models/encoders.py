@@ -18,7 +18,7 @@ from wcs_jax.spec import backbones
 
 def build_encoder(arch: str, in_channels: int = 3, depthwise_impl: str = "auto",
                   dtype: Any = jnp.float32, name: str | None = None) -> nn.Module:
-  """The encoder `arch` ("efficientnet-b0".."b7", "resnet50"/"resnet101"/"resnet152")."""
+  """The encoder `arch` ("efficientnet-b0".."b7", "efficientnet-lite0".."4", "resnet50"/"resnet101"/"resnet152")."""
   backbones.check_arch(arch)
   if arch in backbones.EFFICIENTNET_ARCHS:
     return efficientnet.EfficientNet(arch, in_channels, depthwise_impl, dtype, name=name)

@@ -47,6 +47,9 @@ def keras_constructor(arch: str) -> Callable[..., Any]:
   """The `keras.applications` function that builds `arch`."""
   import keras  # pylint: disable=g-import-not-at-top
   backbones.check_arch(arch)
+  if arch in backbones.LITE_ARCHS:
+    raise ValueError(f"keras.applications has no {arch}; its ImageNet weights come from PyTorch: "
+                     f"tools/import_backbone.py --arch {arch} [--torch-weights FILE]")
   if arch in backbones.EFFICIENTNET_ARCHS:
     return getattr(keras.applications, "EfficientNetB" + arch[-1])
   return getattr(keras.applications, {"resnet50": "ResNet50", "resnet101": "ResNet101",
@@ -148,6 +151,7 @@ def load_keras_weights(keras_model_or_weights_file: Any, arch: str, in_channels:
     in_channels: encoder input channels; channels beyond 3 start with zero weights.
   """
   import jax  # pylint: disable=g-import-not-at-top
+  keras_constructor(arch)  # an arch Keras does not have fails before the file is read
   source = keras_model_or_weights_file
   if isinstance(source, (str, os.PathLike)):
     path = os.fspath(source)

@@ -31,6 +31,14 @@ def swish(x: jax.Array) -> jax.Array:
   return x * jax.nn.sigmoid(x)
 
 
+def relu6(x: jax.Array) -> jax.Array:
+  return jnp.clip(x, 0.0, 6.0)
+
+
+# EfficientNet's activations by the name `wcs_jax.spec.backbones.EfficientNetVariant` uses.
+ACTIVATIONS = {"swish": swish, "relu6": relu6}
+
+
 class DepthwiseConv(nn.Module):
   """Depth-wise convolution (depth multiplier 1) with a per-platform formulation.
 

@@ -1,4 +1,4 @@
-"""The backbones' architecture tables: EfficientNet-B0..B7 and ResNet-50/101/152.
+"""The backbones' architecture tables: EfficientNet-B0..B7, EfficientNet-Lite0..4, ResNet-50/101/152.
 
 Read by the Flax encoders (`wcs_jax.models.efficientnet`, `.resnet`) and by their
 PyTorch twins (`wcs_jax.torch_runtime`); every encoder returns five levels at strides
@@ -13,12 +13,18 @@ import math
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+# EfficientNet-Lite was trained on (RGB255 - 127) / 128 (`MEAN_RGB`, `STDDEV_RGB` of the
+# TensorFlow `efficientnet/lite/efficientnet_lite_builder.py`), i.e. for x in [0, 1]:
+LITE_MEAN = (127.0 / 255.0,) * 3
+LITE_STD = (128.0 / 255.0,) * 3
 # The gaze channel of Gaze2Mask-Net's 4-channel input is a [0, 1] map; it is centred
 # the same way so that all inputs of the stem are roughly zero-mean, unit-range.
 EXTRA_CHANNEL_MEAN, EXTRA_CHANNEL_STD = 0.5, 0.5
 EFFICIENTNET_EPSILON = 1e-3
+STEM_FILTERS = 32
 
-# (width coefficient, depth coefficient) of each variant, from keras.applications.
+# (width coefficient, depth coefficient) of each variant: B0..B7 from keras.applications,
+# Lite0..4 from the TensorFlow `efficientnet_lite_builder.py`.
 EFFICIENTNET_ARCHS = {
     "efficientnet-b0": (1.0, 1.0),
     "efficientnet-b1": (1.0, 1.1),
@@ -28,7 +34,44 @@ EFFICIENTNET_ARCHS = {
     "efficientnet-b5": (1.6, 2.2),
     "efficientnet-b6": (1.8, 2.6),
     "efficientnet-b7": (2.0, 3.1),
+    "efficientnet-lite0": (1.0, 1.0),
+    "efficientnet-lite1": (1.0, 1.1),
+    "efficientnet-lite2": (1.1, 1.2),
+    "efficientnet-lite3": (1.2, 1.4),
+    "efficientnet-lite4": (1.4, 1.8),
 }
+LITE_ARCHS = tuple(a for a in EFFICIENTNET_ARCHS if a.startswith("efficientnet-lite"))
+
+
+@dataclasses.dataclass(frozen=True)
+class EfficientNetVariant:
+  """What one EfficientNet differs in; the B-series and Lite are two settings of it.
+
+  Attributes:
+    width, depth: the compound-scaling coefficients.
+    activation: "swish" (B-series) or "relu6" (Lite, for quantisation).
+    squeeze_excitation: B-series blocks have SE (ratio 0.25); Lite blocks have none.
+    scale_stem: whether the stem's width and the first and last stages' repeats are
+      scaled with width/depth (B-series) or fixed at B0's (Lite, "fix_head_stem").
+    mean, std: input normalisation of the RGB channels, for x in [0, 1].
+  """
+  width: float
+  depth: float
+  activation: str
+  squeeze_excitation: bool
+  scale_stem: bool
+  mean: tuple[float, ...]
+  std: tuple[float, ...]
+
+
+def efficientnet_variant(arch: str) -> EfficientNetVariant:
+  """The settings of EfficientNet `arch` ("efficientnet-b0".."b7", "efficientnet-lite0".."4")."""
+  if arch not in EFFICIENTNET_ARCHS:
+    raise ValueError(f"unknown EfficientNet arch {arch!r}; expected one of {list(EFFICIENTNET_ARCHS)}")
+  width, depth = EFFICIENTNET_ARCHS[arch]
+  if arch in LITE_ARCHS:
+    return EfficientNetVariant(width, depth, "relu6", False, False, LITE_MEAN, LITE_STD)
+  return EfficientNetVariant(width, depth, "swish", True, True, IMAGENET_MEAN, IMAGENET_STD)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,10 +99,11 @@ B0_STAGES = (
 LEVEL_STAGES = (1, 2, 3, 5, 7)
 
 
-def efficientnet_normalization(in_channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
-  """(mean, std) per input channel: ImageNet's for RGB, (0.5, 0.5) for extra channels."""
+def efficientnet_normalization(arch: str, in_channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+  """(mean, std) per input channel: the variant's for RGB, (0.5, 0.5) for extra channels."""
+  variant = efficientnet_variant(arch)
   extra = in_channels - 3
-  return (IMAGENET_MEAN + (EXTRA_CHANNEL_MEAN,) * extra, IMAGENET_STD + (EXTRA_CHANNEL_STD,) * extra)
+  return variant.mean + (EXTRA_CHANNEL_MEAN,) * extra, variant.std + (EXTRA_CHANNEL_STD,) * extra
 
 
 def round_filters(filters: int, width: float, divisor: int = 8) -> int:
@@ -75,27 +119,38 @@ def round_repeats(repeats: int, depth: float) -> int:
   return int(math.ceil(depth * repeats))
 
 
-def check_efficientnet_arch(arch: str) -> tuple[float, float]:
-  if arch not in EFFICIENTNET_ARCHS:
-    raise ValueError(f"unknown EfficientNet arch {arch!r}; expected one of {sorted(EFFICIENTNET_ARCHS)}")
-  return EFFICIENTNET_ARCHS[arch]
+def stem_filters(arch: str) -> int:
+  """Output channels of the stem: 32 scaled by the width (B-series) or 32 (Lite)."""
+  variant = efficientnet_variant(arch)
+  return round_filters(STEM_FILTERS, variant.width) if variant.scale_stem else STEM_FILTERS
+
+
+def stage_repeats(arch: str) -> tuple[int, ...]:
+  """Blocks in each of the seven stages (Lite keeps B0's repeats in the first and last)."""
+  variant = efficientnet_variant(arch)
+  fixed = () if variant.scale_stem else (0, len(B0_STAGES) - 1)
+  return tuple(s.repeats if i in fixed else round_repeats(s.repeats, variant.depth)
+               for i, s in enumerate(B0_STAGES))
 
 
 def block_plan(arch: str) -> list[tuple[str, StageArgs, float]]:
   """Every MBConv block of `arch` in order: (Keras name prefix, its args, drop rate).
 
-  The drop-connect rate grows linearly from 0 to 0.2 over the blocks, as in Keras.
+  The drop-connect rate grows linearly from 0 to 0.2 over the blocks, as in Keras and
+  in the TensorFlow Lite builder. Lite blocks have `se_ratio` 0 (no squeeze-excitation).
   """
-  width, depth = check_efficientnet_arch(arch)
-  total = sum(round_repeats(s.repeats, depth) for s in B0_STAGES)
+  variant = efficientnet_variant(arch)
+  repeats = stage_repeats(arch)
+  total = sum(repeats)
   plan, b = [], 0
   for i, stage in enumerate(B0_STAGES):
-    filters_in = round_filters(stage.filters_in, width)
-    filters_out = round_filters(stage.filters_out, width)
-    for j in range(round_repeats(stage.repeats, depth)):
+    filters_in = stem_filters(arch) if i == 0 else round_filters(stage.filters_in, variant.width)
+    filters_out = round_filters(stage.filters_out, variant.width)
+    for j in range(repeats[i]):
       args = dataclasses.replace(
           stage, filters_in=filters_in if j == 0 else filters_out, filters_out=filters_out,
-          stride=stage.stride if j == 0 else 1, repeats=1)
+          stride=stage.stride if j == 0 else 1, repeats=1,
+          se_ratio=stage.se_ratio if variant.squeeze_excitation else 0.0)
       plan.append((f"block{i + 1}{chr(j + 97)}", args, 0.2 * b / total))
       b += 1
   return plan
@@ -108,8 +163,8 @@ def level_blocks(plan: list[tuple[str, StageArgs, float]]) -> tuple[str, ...]:
 
 
 def efficientnet_level_channels(arch: str) -> tuple[int, ...]:
-  """Channels of the five levels, e.g. (16, 24, 48, 120, 352) for B2."""
-  width, _ = check_efficientnet_arch(arch)
+  """Channels of the five levels, e.g. (16, 24, 48, 120, 352) for B2 and Lite2."""
+  width = efficientnet_variant(arch).width
   return tuple(round_filters(B0_STAGES[s - 1].filters_out, width) for s in LEVEL_STAGES)
 
 

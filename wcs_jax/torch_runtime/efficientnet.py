@@ -1,4 +1,4 @@
-"""EfficientNet-B0 ... B7 encoder in PyTorch, the twin of `wcs_jax.models.efficientnet`.
+"""EfficientNet-B0 ... B7 and Lite0 ... 4 encoder in PyTorch, the twin of `wcs_jax.models.efficientnet`.
 
 Same architecture, same submodule names (`stem_conv`, `block2a.expand_conv`, ...) and
 the same five levels (last block of stages 1, 2, 3, 5, 7; strides 2 ... 32), so the
@@ -17,12 +17,16 @@ from wcs_jax.spec.backbones import EFFICIENTNET_EPSILON as EPSILON
 from wcs_jax.torch_runtime import layers
 
 
-class MBConv(nn.Module):
-  """Inverted residual block with squeeze-excitation (Keras `efficientnet.block`)."""
+ACTIVATIONS = {"swish": F.silu, "relu6": F.relu6}
 
-  def __init__(self, args: backbones.StageArgs):
+
+class MBConv(nn.Module):
+  """Inverted residual block (Keras `efficientnet.block`); squeeze-excitation if `se_ratio` > 0."""
+
+  def __init__(self, args: backbones.StageArgs, activation: str = "swish"):
     super().__init__()
     self.args = args
+    self.act = ACTIVATIONS[activation]
     filters = args.filters_in * args.expand_ratio
     pairs = []
     if args.expand_ratio != 1:
@@ -32,9 +36,11 @@ class MBConv(nn.Module):
     self.dwconv = layers.conv(filters, filters, args.kernel_size, stride=args.stride, bias=False,
                               groups=filters)
     self.bn = layers.batch_norm(filters, EPSILON)
-    squeezed = max(1, int(args.filters_in * args.se_ratio))
-    self.se_reduce = nn.Conv2d(filters, squeezed, 1)
-    self.se_expand = nn.Conv2d(squeezed, filters, 1)
+    self.squeeze_excitation = 0 < args.se_ratio <= 1
+    if self.squeeze_excitation:
+      squeezed = max(1, int(args.filters_in * args.se_ratio))
+      self.se_reduce = nn.Conv2d(filters, squeezed, 1)
+      self.se_expand = nn.Conv2d(squeezed, filters, 1)
     self.project_conv = layers.conv(filters, args.filters_out, 1, bias=False)
     self.project_bn = layers.batch_norm(args.filters_out, EPSILON)
     self.conv_bn_pairs = tuple(pairs) + (("dwconv", "bn"), ("project_conv", "project_bn"))
@@ -44,14 +50,15 @@ class MBConv(nn.Module):
     """[B, filters_in, H, W] -> [B, filters_out, H / stride, W / stride]."""
     x = inputs
     if self.args.expand_ratio != 1:
-      x = F.silu(self.expand_bn(self.expand_conv(x)))
+      x = self.act(self.expand_bn(self.expand_conv(x)))
     if self.args.stride == 2:
-      x = F.silu(self.bn(layers.keras_strided_conv(self.dwconv, x)))
+      x = self.act(self.bn(layers.keras_strided_conv(self.dwconv, x)))
     else:
-      x = F.silu(self.bn(self.dwconv(x)))
-    se = torch.mean(x, dim=(2, 3), keepdim=True)
-    se = torch.sigmoid(self.se_expand(F.silu(self.se_reduce(se))))
-    x = self.project_bn(self.project_conv(x * se))
+      x = self.act(self.bn(self.dwconv(x)))
+    if self.squeeze_excitation:
+      se = torch.mean(x, dim=(2, 3), keepdim=True)
+      x = x * torch.sigmoid(self.se_expand(self.act(self.se_reduce(se))))
+    x = self.project_bn(self.project_conv(x))
     return x + inputs if self.residual else x
 
 
@@ -59,25 +66,26 @@ class EfficientNet(nn.Module):
   """EfficientNet encoder returning five pyramid levels.
 
   Args:
-    arch: "efficientnet-b0" ... "efficientnet-b7".
+    arch: "efficientnet-b0" ... "efficientnet-b7", "efficientnet-lite0" ... "efficientnet-lite4".
     in_channels: 3 for RGB; 4 for Gaze2Mask-Net's RGB + gaze input.
   """
 
   def __init__(self, arch: str = "efficientnet-b2", in_channels: int = 3):
     super().__init__()
-    width, _ = backbones.check_efficientnet_arch(arch)
+    variant = backbones.efficientnet_variant(arch)
     self.arch, self.in_channels = arch, in_channels
-    mean, std = backbones.efficientnet_normalization(in_channels)
+    self.act = ACTIVATIONS[variant.activation]
+    mean, std = backbones.efficientnet_normalization(arch, in_channels)
     self.register_buffer("mean", torch.tensor(mean).reshape(1, -1, 1, 1), persistent=False)
     self.register_buffer("std", torch.tensor(std).reshape(1, -1, 1, 1), persistent=False)
-    stem = backbones.round_filters(32, width)
+    stem = backbones.stem_filters(arch)
     self.stem_conv = layers.conv(in_channels, stem, 3, stride=2, bias=False)
     self.stem_bn = layers.batch_norm(stem, EPSILON)
     self.conv_bn_pairs = (("stem_conv", "stem_bn"),)
     plan = backbones.block_plan(arch)
     self.block_names = tuple(name for name, _, _ in plan)
     for name, args, _ in plan:
-      self.add_module(name, MBConv(args))
+      self.add_module(name, MBConv(args, variant.activation))
     self.level_blocks = backbones.level_blocks(plan)
 
   def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -92,7 +100,7 @@ class EfficientNet(nn.Module):
     if x.shape[1] != self.in_channels:
       raise ValueError(f"{self.arch} expects {self.in_channels} input channels, got shape {tuple(x.shape)}")
     x = (x - self.mean) / self.std
-    x = F.silu(self.stem_bn(layers.keras_strided_conv(self.stem_conv, x)))
+    x = self.act(self.stem_bn(layers.keras_strided_conv(self.stem_conv, x)))
     levels = []
     for name in self.block_names:
       x = getattr(self, name)(x)
