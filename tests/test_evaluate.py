@@ -290,6 +290,51 @@ def test_workdir_tracks_then_scores(evaluate, davis_tree, tmp_path, monkeypatch,
   assert "s per frame" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("init, prompt", [
+    ("mask", None),
+    ("click", {"clicks": [(13.0, 9.0)]}),  # the 8x12 box's centre-most pixel at distance 4
+    ("box", {"boxes": [(8.0, 6.0, 20.0, 14.0)]}),  # rows 6..13, columns 8..19, edge coordinates
+])
+def test_workdir_init_from_the_first_ground_truth(evaluate, davis_tree, tmp_path, monkeypatch, init, prompt):
+  root, _ = davis_tree
+  seen = []
+
+  class StandInTracker:
+
+    @classmethod
+    def from_workdir(cls, workdir):
+      return cls()
+
+    def track(self, frames, init="auto", **prompts):
+      seen.append((init, {k: v for k, v in prompts.items() if v is not None}))
+      for index, frame in enumerate(frames):
+        yield inference.FrameResult(index=index, frame=frame, mask=OBJECT, hotspot=np.zeros(SHAPE, np.float32),
+                                    objects=[], network_seconds=0.0, crop_paste_seconds=0.0,
+                                    prompts=[] if index == 0 else None)
+
+  monkeypatch.setattr(inference, "Tracker", StandInTracker)
+  report = run(evaluate, "--dataset", "davis2016", "--data-dir", root, "--workdir", tmp_path / "run",
+               "--init", init, "--output", tmp_path / "out.json")
+  assert report["init"] == init and len(seen) == 2
+  for got_init, prompts in seen:
+    assert got_init == init
+    if init == "mask":
+      assert set(prompts) == {"mask"} and np.array_equal(prompts["mask"], OBJECT.astype(bool))
+    else:
+      assert prompts == prompt
+  assert report["J"]["mean"] == 1.0
+
+
+def test_init_needs_workdir_and_ground_truth(evaluate, davis_tree, tmp_path, capsys):
+  root, predictions = davis_tree
+  assert error_of(evaluate, *davis_args(root, predictions, tmp_path), "--init", "mask") == "2"
+  assert "--init applies to --workdir" in capsys.readouterr().err
+  write_grey(root / "Annotations/480p/alpha/00000.png", np.zeros(SHAPE, np.uint8))
+  message = error_of(evaluate, "--dataset", "davis2016", "--data-dir", root, "--workdir", tmp_path / "run",
+                     "--init", "click", "--output", tmp_path / "out.json")
+  assert "first frame of sequence alpha" in message and "is empty" in message
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
   """A stage-2 workdir of random weights (`tracking_testing`), compiled cheaply."""

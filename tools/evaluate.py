@@ -28,9 +28,12 @@ Layouts (full text in `wcs_jax/evaluation/layouts.py` and `scoring.py`):
   Hotspots         PRED/<rel>.png; GT/maps/<rel>.png (continuous) and GT/fixations/<rel>.png
                    (non-zero = fixated).
 
-With --workdir RUN instead of --results-dir, the run's tracker (wcs_jax.inference,
-automatic initialisation) first segments every sequence (`wcs_jax/evaluation/tracking.py`);
-its masks go to OUT.tracks/<sequence>/<frame>.png and the time per frame is reported.
+With --workdir RUN instead of --results-dir, the run's tracker (wcs_jax.inference) first
+segments every sequence (`wcs_jax/evaluation/tracking.py`), initialised by --init: auto
+(default, the paper's unsupervised protocol), or from the first frame's ground truth:
+mask, click (one click at the point of the mask farthest from its boundary) or box (its
+bounding box). Its masks go to OUT.tracks/<sequence>/<frame>.png; the time per frame and
+the init are reported (JSON "seconds_per_frame", "init").
 
 Writes OUT.json (the contract of CONTRACTS.md: {"J": {"mean", "recall", "decay"},
 "F": {...}, "JF_mean", "sequences": {name: {"J": {...}, "F": {...}}}}, plus
@@ -71,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
   source.add_argument("--workdir", type=pathlib.Path,
                       help="trained run: track every sequence with its tracker (automatic "
                       "initialisation), then score the masks (segmentation only)")
+  parser.add_argument("--init", choices=tracking.INITS, default=None,
+                      help="with --workdir: how each sequence's first frame is initialised: auto "
+                      "(default, the paper's protocol), or from its ground truth: mask, click "
+                      "(the point farthest from the mask's boundary), box (its bounding box)")
   parser.add_argument("--output", required=True, type=pathlib.Path,
                       help="OUT.json; OUT.csv and OUT.png are written beside it")
   parser.add_argument("--split", default="val",
@@ -96,14 +103,16 @@ def _evaluate_segmentation(args: argparse.Namespace, paths: dict[str, pathlib.Pa
   results_dir = args.results_dir
   if args.workdir is not None:
     results_dir = paths["tracks"]
+    prompts = tracking.first_frame_prompts(sequences, args.init)  # bad ground truth fails before loading the run
     seconds_per_frame = tracking.track_sequences(inference.Tracker.from_workdir(args.workdir),
-                                                 sequences, results_dir)
+                                                 sequences, results_dir, args.init, prompts)
   result = scoring.score_segmentation(args.dataset, sequences, results_dir,
                                       resize=args.resize_predictions, postprocess=postprocess)
   report = result.as_dict()
   print(reports.segmentation_table(args.dataset, result, "Ours*" if args.crf else "Ours"))
   if seconds_per_frame is not None:
     report["seconds_per_frame"] = seconds_per_frame
+    report["init"] = args.init
     print(f"\ntracking: {seconds_per_frame:.4f} s per frame ({1 / seconds_per_frame:.1f} FPS)")
   reports.write_segmentation_csv(paths["csv"], result, {s.name: s.category for s in sequences})
   reports.plot_segmentation(paths["plot"], result,
@@ -129,6 +138,10 @@ def main(argv: list[str] | None = None) -> None:
       parser.error("--task hotspot scores a folder of maps: give --results-dir")
     if args.crf or args.dataset or args.sequences:
       parser.error("--crf, --dataset and --sequences apply to --task segmentation only")
+  if args.init is not None and args.workdir is None:
+    parser.error("--init applies to --workdir (tracking), not to --results-dir")
+  if args.workdir is not None and args.init is None:
+    args.init = "auto"
   if args.output.suffix.lower() != ".json":
     parser.error(f"--output: expected a .json file name, got {args.output}")
   paths = reports.output_paths(args.output)
