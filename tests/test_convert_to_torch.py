@@ -57,6 +57,13 @@ def write_workdir(directory, stage="wcsnet", backbone=None):
   return config
 
 
+def assert_verified(printed):
+  """Every network's `--verify` line reports a relative difference <= 1e-5."""
+  for key in ("egnet/gaze", "gaze2mask/mask", "wcsnet/mask", "wcsnet/hotspot"):
+    fields = next(l for l in printed.splitlines() if l.strip().startswith(key)).split()
+    assert fields[2] == "relative" and float(fields[3]) <= 1e-5, printed
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
   root = tmp_path_factory.mktemp("convert")
@@ -72,9 +79,7 @@ def test_export_verify_and_torchscript(exported, capsys):
                                   "--torchscript", "--tolerance", "1e9"])
   printed = capsys.readouterr().out
   assert status == 0, printed
-  for key in ("egnet/gaze", "gaze2mask/mask", "wcsnet/mask", "wcsnet/hotspot"):
-    fields = next(l for l in printed.splitlines() if l.strip().startswith(key)).split()
-    assert fields[2] == "relative" and float(fields[3]) <= 1e-5, printed
+  assert_verified(printed)
   for graph in ("egnet", "gaze2mask", "wcsnet_template", "wcsnet_track"):
     assert (output / f"{graph}.pt").is_file(), printed
   saved = json.loads((output / export.CONFIG_FILE).read_text())
@@ -96,9 +101,7 @@ def test_lite_backbone_export_verifies(tmp_path, capsys):
                                   "--verify", "--tolerance", "1e9"])
   printed = capsys.readouterr().out
   assert status == 0, printed
-  for key in ("egnet/gaze", "gaze2mask/mask", "wcsnet/mask", "wcsnet/hotspot"):
-    fields = next(l for l in printed.splitlines() if l.strip().startswith(key)).split()
-    assert fields[2] == "relative" and float(fields[3]) <= 1e-5, printed
+  assert_verified(printed)
   saved = json.loads((tmp_path / "torch" / export.CONFIG_FILE).read_text())
   assert {c["backbone"] for c in saved["networks"].values()} == {"efficientnet-lite0"}
 

@@ -21,6 +21,15 @@ WEIGHTS_FILE = "backbone.safetensors"
 META_FILE = "backbone.json"
 
 
+def mismatch_error(header: str, missing: list[str], unexpected: list[str], wrong_shape: list[str]) -> ValueError:
+  """One error naming (the first ten of) each kind of tensor that did not fit, under `header`."""
+  lines = [header]
+  for title, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape)):
+    if items:
+      lines.append(f"  {title} ({len(items)}): " + ", ".join(items[:10]) + (" ..." if len(items) > 10 else ""))
+  return ValueError("\n".join(lines))
+
+
 def adapt_in_channels(variables: dict, stem: tuple[str, ...], in_channels: int) -> dict:
   """Widens the stem kernel [k, k, 3, C] to `in_channels` inputs, new channels at zero.
 

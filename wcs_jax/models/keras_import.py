@@ -132,11 +132,8 @@ def check_matches(imported: dict, reference: dict, source: str) -> None:
                  for k in set(flat_imported) & set(flat_reference)
                  if tuple(flat_imported[k].shape) != tuple(flat_reference[k].shape))
   if missing or unexpected or wrong:
-    lines = [f"weights from {source} do not match the Flax encoder:"]
-    for title, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
-      if items:
-        lines.append(f"  {title} ({len(items)}): " + ", ".join(items[:10]) + (" ..." if len(items) > 10 else ""))
-    raise ValueError("\n".join(lines))
+    raise backbone_io.mismatch_error(f"weights from {source} do not match the Flax encoder:",
+                                     missing, unexpected, wrong)
 
 
 def load_keras_weights(keras_model_or_weights_file: Any, arch: str, in_channels: int = 3) -> dict:

@@ -140,11 +140,8 @@ def load_torch_weights(path: str | os.PathLike, arch: str, in_channels: int = 3)
       wrong.append(f"{key}: {tuple(loaded[key].shape)} vs expected {want}")
     flat[names[key]] = value
   if missing or unexpected or wrong:
-    lines = [f"{os.fspath(path)} does not fit {arch} (efficientnet_lite_pytorch layout):"]
-    for title, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
-      if items:
-        lines.append(f"  {title} ({len(items)}): " + ", ".join(items[:10]) + (" ..." if len(items) > 10 else ""))
-    raise ValueError("\n".join(lines))
+    raise backbone_io.mismatch_error(f"{os.fspath(path)} does not fit {arch} (efficientnet_lite_pytorch layout):",
+                                     missing, unexpected, wrong)
   variables = trees.unflatten(flat)
   return backbone_io.adapt_in_channels(variables, backbones.stem_path(arch), in_channels)
 
