@@ -202,6 +202,7 @@ def test_import_cli_writes_a_backbone_training_can_start_from(tmp_path):
     np.testing.assert_array_equal(flat_loaded[key], flat_direct[key], err_msg=key)
   for argv, expected in (
       (["--arch", "efficientnet-lite3"], "--arch efficientnet-lite3 needs --torch-weights FILE"),
+      (["--arch", "resnet50"], "--arch resnet50 needs --keras-weights FILE or --keras-imagenet"),
       (["--arch", "efficientnet-lite0", "--keras-weights", "x.h5"], "keras.applications has no efficientnet-lite0"),
       (["--arch", "efficientnet-lite0", "--torch-weights", str(tmp_path / "none.pth")], "none.pth does not exist")):
     run = subprocess.run([sys.executable, "tools/import_backbone.py", *argv, "--output", str(tmp_path / "x")],

@@ -241,7 +241,7 @@ def _reference_encoder(arch: str, x):
       return None
     model = EfficientNet.from_name(arch, image_size=x.shape[1]).eval()  # static TF "SAME" padding
     inputs = torch.from_numpy((255 * x - 127) / 128).permute(0, 3, 1, 2).contiguous()
-    return "efficientnet_lite_pytorch, eager", lambda: _no_grad(model.extract_features, inputs)
+    return "efficientnet_lite_pytorch, eager", lambda: torch.no_grad()(model.extract_features)(inputs)
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.config.set_visible_devices([], "GPU")
   import keras  # pylint: disable=g-import-not-at-top
@@ -251,12 +251,6 @@ def _reference_encoder(arch: str, x):
                        keras.applications.resnet.preprocess_input(255 * np.asarray(x)))
   forward = tf.function(lambda t: model(t, training=False))
   return "Keras on TensorFlow", lambda: forward(inputs).numpy()
-
-
-def _no_grad(fn, *args):
-  import torch  # pylint: disable=g-import-not-at-top
-  with torch.no_grad():
-    return fn(*args)
 
 
 # ------------------------------------------------------------------------------- track

@@ -56,8 +56,12 @@ def main(argv: list[str] | None = None) -> int:
   else:
     from wcs_jax.models import torch_import  # pylint: disable=g-import-not-at-top
     if args.torch_weights is None and args.arch not in torch_import.WEIGHT_PACKAGES:
-      needs = "--torch-weights FILE" if args.arch in backbones.LITE_ARCHS else \
-          "--keras-weights FILE, --keras-imagenet or --torch-weights FILE"
+      if args.arch in backbones.LITE_ARCHS:
+        needs = "--torch-weights FILE"
+      elif args.arch in backbones.EFFICIENTNET_ARCHS:
+        needs = "--keras-weights FILE, --keras-imagenet or --torch-weights FILE"
+      else:
+        needs = "--keras-weights FILE or --keras-imagenet"
       parser.error(f"--arch {args.arch} needs {needs} (installed ImageNet weights exist for "
                    f"{', '.join(torch_import.WEIGHT_PACKAGES)} only)")
     path = args.torch_weights or torch_import.installed_weights(args.arch)

@@ -39,8 +39,9 @@ def first_frame_prompt(sequence: layouts.VideoSequence, init: str) -> dict[str, 
     Keyword arguments of `Tracker.track`: {} for "auto"; {"mask": [H, W] bool} for
     "mask"; {"clicks": [(x, y)]} for "click", the pixel of the mask farthest from its
     boundary (Euclidean distance transform; the frame's edge counts as boundary; on
-    ties the one nearest the mask's centroid, then the first in row-major order); {"boxes": [(x0, y0, x1, y1)]} for
-    "box", the mask's bounding box in edge coordinates.
+    ties the one nearest the mask's centroid, then the first in row-major order);
+    {"boxes": [(x0, y0, x1, y1)]} for "box", the mask's bounding box in edge
+    coordinates.
 
   Raises:
     ValueError: unknown `init`, or a first frame without ground truth or with an empty one.

@@ -140,11 +140,11 @@ def block_plan(arch: str) -> list[tuple[str, StageArgs, float]]:
   in the TensorFlow Lite builder. Lite blocks have `se_ratio` 0 (no squeeze-excitation).
   """
   variant = efficientnet_variant(arch)
-  repeats = stage_repeats(arch)
+  repeats, stem = stage_repeats(arch), stem_filters(arch)
   total = sum(repeats)
   plan, b = [], 0
   for i, stage in enumerate(B0_STAGES):
-    filters_in = stem_filters(arch) if i == 0 else round_filters(stage.filters_in, variant.width)
+    filters_in = stem if i == 0 else round_filters(stage.filters_in, variant.width)
     filters_out = round_filters(stage.filters_out, variant.width)
     for j in range(repeats[i]):
       args = dataclasses.replace(
