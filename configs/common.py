@@ -17,10 +17,20 @@ Fields
   total_steps, seed.
   optimizer: Adam (`learning_rate`, `b1`, `b2`, `eps`), an optional linear warm-up
     (`warmup_steps`) and global-norm gradient clipping (`grad_clip_norm`, 0 = off).
-    The paper: plain Adam at a constant rate.
+    The paper: plain Adam at a constant rate; `schedule="cosine"` decays the rate to 0
+    over `total_steps` after the warm-up (a short run ends on a settled model).
+  frozen_params: "/"-joined parameter path prefixes that do not train, e.g.
+    ("encoder/stem_", "encoder/block1"): no gradient is computed for them (and, when
+    the encoder's bottom is frozen, none flows through it); their batch-norm
+    statistics still follow the data.
   input: data_dir (the TFDS `--data-dir` the datasets were built into), image_size
     (S of the S x S inputs; the paper: 320), shuffle_buffer, the stage's stream
-    options, and `synthetic` (below).
+    options, `manual_dirs` (below) and `synthetic` (below).
+  input.manual_dirs: {TFDS name: raw folder in the official layout}: the stage's
+    datasets are built from those folders with the project's builders into
+    `input.data_dir` (default `<workdir>/tfds`) once, then reused. On the command line:
+    `--config.input.manual_dirs="{'salicon': 'DIR'}"`; configs/real_cpu.py sets them
+    from its own `--config.davis_dir` / `--config.salicon_dir`.
   input.synthetic: when `enabled`, the stage's datasets are procedural stand-ins
     written by `input_pipeline.synthetic` in the official layouts (`num` examples of
     `size` (W, H) per dataset, seed `seed`) and built with the project's TFDS builders
@@ -28,7 +38,9 @@ Fields
   init_from: a predecessor's workdir (see `wcs_jax.training.trainer`, "Resume
     priority"): stage 2 from stage 1, Gaze2Mask-Net from EG-Net (its gaze maps),
     WCS-Net stage 1 from Gaze2Mask-Net (carries both first-frame networks along).
-  backbone_init: a directory written by `tools/import_backbone.py` (ImageNet encoder).
+  backbone_init: a directory written by `tools/import_backbone.py` (ImageNet encoder),
+    or "installed": the ImageNet weights of the installed weights package of
+    `model.backbone` (EfficientNet-Lite0/1/2, `./setup.sh`; no file, no download).
   log_every, checkpoint_every, keep_checkpoints, async_checkpoints.
 """
 from __future__ import annotations
@@ -56,10 +68,13 @@ def base_config(stage: str) -> ml_collections.ConfigDict:
   config.seed = 0
 
   config.optimizer = ml_collections.ConfigDict(dict(
-      learning_rate=1e-3, b1=0.9, b2=0.999, eps=1e-8, warmup_steps=0, grad_clip_norm=0.0))
+      learning_rate=1e-3, b1=0.9, b2=0.999, eps=1e-8, warmup_steps=0, grad_clip_norm=0.0,
+      schedule="constant"))
+  config.frozen_params = ()
 
   config.input = ml_collections.ConfigDict(dict(
       data_dir="", split="train", image_size=320, shuffle_buffer=1024))
+  config.input.manual_dirs = ml_collections.ConfigDict()
   config.input.synthetic = ml_collections.ConfigDict(dict(
       enabled=False, num=64, size=(320, 240), seed=0, cache_dir=""))
 

@@ -33,6 +33,8 @@ def get_config(arg: str | None = None):
   config.total_steps = 15_000
   config.optimizer.learning_rate = 1e-3
   config.input.flip = 0.5
+  config.input.weights = (1.0, 0.0)  # (SALICON, DAVIS-2016 annotated frames): the paper's SALICON only
+  config.input.gaze_sigma = 0.25  # of the video frames' gaze target (input_pipeline/streams.py)
   if arg == "synthetic":
     common.synthetic(config, steps=150, batch_size=8)
   elif arg:

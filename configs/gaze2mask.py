@@ -37,6 +37,7 @@ def get_config(arg: str | None = None):
   config.input.flip = 0.5
   config.input.gaze = "gaussian"
   config.input.gaze_sigma = 0.25
+  config.input.weights = (1.0, 0.0)  # (SBD, DAVIS-2016 annotated frames): the paper's SBD only
   if arg == "synthetic":
     common.synthetic(config, steps=150, batch_size=8)
     config.gaze_source = "stream"

@@ -4,8 +4,8 @@ One public function per stage:
 
 | stage | function | sources (TFDS names) | yields, per host, batches of |
 |---|---|---|---|
-| EG-Net | `egnet_stream` | salicon | `image [B, S, S, 3]`, `gaze [B, S, S, 1]` |
-| Gaze2Mask-Net | `gaze2mask_stream` | sbd | `image`, `gaze`, `mask [B, S, S, 1]` |
+| EG-Net | `egnet_stream` | salicon (+ davis2016) | `image [B, S, S, 3]`, `gaze [B, S, S, 1]` |
+| Gaze2Mask-Net | `gaze2mask_stream` | sbd (+ davis2016) | `image`, `gaze`, `mask [B, S, S, 1]` |
 | WCS-Net stage 1 | `stage1_stream` | salicon + duts | pairs (below) |
 | WCS-Net stage 2 | `stage2_stream` | davis2016 + salicon | pairs (below) |
 
@@ -18,8 +18,16 @@ whose template object is empty. Pair geometry and the maps of each source are
 documented in pairs.py (`PairConfig`), the maps in hotspot.py. Images are float32 in
 [0, 1], maps float32 in [0, 1], S = `image_size` (the paper: 320).
 
+EG-Net and Gaze2Mask-Net can also learn from annotated video frames (`davis2016`,
+weight `weights[1]`, 0 by default, the paper's recipe): a frame drawn uniformly among a
+video's annotated frames stands for an image, its object mask for the instance, and for
+EG-Net a Gaussian at the object's interior point restricted to the object
+(`hotspot.mask_guidance`) for the fixation map: the primary object of a DAVIS video is,
+by the dataset's construction, what a viewer looks at. configs/real_cpu.py uses this where
+the real SALICON and SBD examples are too few.
+
 `stage_stream(stage, data_dir)` builds a stage's stream from TFDS datasets built in
-`data_dir`; the functions themselves take `sources.HostSource`s or plain
+`data_dir` (a source of weight 0 is not opened, so it need not be built); the functions themselves take `sources.HostSource`s or plain
 `tf.data.Dataset`s of examples with the TFDS feature names (input_pipeline/datasets).
 
 Gaze2Mask-Net input gaze: the paper feeds the EG-Net prediction restricted to the
@@ -38,6 +46,7 @@ per batch; batch `k` is a pure function of `(seed, host, k)`, so
 """
 from collections.abc import Callable, Mapping
 import dataclasses
+import inspect
 import os
 from typing import NamedTuple
 
@@ -57,11 +66,13 @@ Maker = Callable[[Example, tf.Tensor], Example]
 
 
 class _Part(NamedTuple):
-  """One source of a stream: this host's shard, its example maker and its weight."""
+  """One source of a stream: this host's shard, its example maker, its weight and its
+  position among the stream's sources (its random key, whichever others are left out)."""
   name: str
   shard: tf.data.Dataset
   make: Maker
   weight: float
+  slot: int
 
 
 def _open(source: sources_lib.HostSource | tf.data.Dataset, name: str, hosts: tuple[int, int],
@@ -94,7 +105,7 @@ def _host_stream(parts: list[_Part], *, stream: str, hosts: tuple[int, int], glo
   streams = []
   for s, part in enumerate(parts):
     size = sampling.dataset_size(part.shard, f"source {part.name!r} (host {index} of {count})")
-    key = sampling.fold(host_key, s + 1)
+    key = sampling.fold(host_key, part.slot + 1)
     ordered = sampling.source_order(part.shard, size, key, starts[s], min(shuffle_buffer, size))
     # The makers use tf.cond, never tensor-dependent Python control flow: skipping
     # AutoGraph's source conversion saves seconds of tracing per stream.
@@ -121,26 +132,62 @@ def _random_flip(maps: list[tf.Tensor], key: tf.Tensor, probability: float) -> l
 
 # ------------------------------------------------------------------------------ EG-Net
 
+def _video_frame(example: Example, key: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+  """One annotated frame of a video example, uniform over its annotated frames: the
+  image `[H, W, 3]` float32 in [0, 1] and its object mask `[H, W, 1]` float32 {0, 1}
+  (only this frame is decoded)."""
+  index = tf.range(tf.shape(example["has_mask"])[0])
+  annotated = tf.boolean_mask(index, example["has_mask"])
+  tf.debugging.assert_positive(tf.size(annotated), message="video example has no annotated frame")
+  i = tf.gather(annotated, tf.random.stateless_uniform([], key, 0, tf.size(annotated), dtype=tf.int32))
+  image = sources_lib.to_unit(sources_lib.decode_image(tf.gather(example["frames"], i), 3))
+  mask = tf.cast(sources_lib.decode_image(tf.gather(example["masks"], i), 1) > 0, tf.float32)
+  return image, mask
+
+
+_VIDEO_FEATURES = ("frames", "masks", "has_mask")
+
+
 def egnet_example(example: Example, key: tf.Tensor, *, image_size: int, flip: float) -> Example:
   """A SALICON example as an EG-Net training example: the frame and its gaze map,
   resized to `image_size` (aspect not kept, as at inference), flipped together."""
   image = sources_lib.to_unit(sources_lib.decode_image(example["image"], 3))
   gaze = sources_lib.to_unit(sources_lib.decode_image(example["gaze"], 1))
+  return _egnet_maps(image, gaze, key, image_size, flip)
+
+
+def egnet_video_example(example: Example, key: tf.Tensor, *, image_size: int, flip: float,
+                        gaze_sigma: float) -> Example:
+  """A video frame as an EG-Net training example: its gaze target is a Gaussian at the
+  object's interior point restricted to the object (`hotspot.mask_guidance`, sigma
+  `gaze_sigma * sqrt(area)`), zero where the object is absent."""
+  k_frame, k_flip = tf.unstack(tf.random.experimental.stateless_split(key, 2))
+  image, mask = _video_frame(example, k_frame)
+  return _egnet_maps(image, hotspot.mask_guidance(mask, "gaussian", gaze_sigma), k_flip, image_size, flip)
+
+
+def _egnet_maps(image, gaze, key, image_size, flip) -> Example:
   image, gaze = _random_flip([_resize(image, image_size), _resize(gaze, image_size)], key, flip)
   return {"image": tf.clip_by_value(image, 0.0, 1.0), "gaze": tf.clip_by_value(gaze, 0.0, 1.0)}
 
 
-def egnet_stream(salicon: sources_lib.HostSource | tf.data.Dataset, *, global_batch_size: int = 32,
-                 image_size: int = 320, flip: float = 0.5, seed: int = 0, start_step: int = 0,
-                 shuffle_buffer: int = 1024, process_index: int | None = None,
+def egnet_stream(salicon: sources_lib.HostSource | tf.data.Dataset,
+                 davis2016: sources_lib.HostSource | tf.data.Dataset | None = None, *,
+                 weights: tuple[float, float] = (1.0, 0.0), global_batch_size: int = 32,
+                 image_size: int = 320, flip: float = 0.5, gaze_sigma: float = 0.25, seed: int = 0,
+                 start_step: int = 0, shuffle_buffer: int = 1024, process_index: int | None = None,
                  process_count: int | None = None) -> tf.data.Dataset:
-  """EG-Net training batches: `image [B, S, S, 3]`, `gaze [B, S, S, 1]` from SALICON.
+  """EG-Net training batches: `image [B, S, S, 3]`, `gaze [B, S, S, 1]` from SALICON
+  (and annotated video frames).
 
   Args:
     salicon: SALICON examples (`image`, `gaze`).
+    davis2016: video examples (`frames`, `masks`, `has_mask`), read when `weights[1] > 0`.
+    weights: relative sampling weights (SALICON, videos); the paper: SALICON only.
     global_batch_size: examples per step over all hosts (the paper: 32).
     image_size: S.
     flip: probability of a horizontal flip.
+    gaze_sigma: the video frames' Gaussian sigma as a fraction of sqrt(object area).
     seed: the stream's seed.
     start_step: first batch to yield (resume).
     shuffle_buffer: per-epoch shuffle buffer (encoded examples).
@@ -152,9 +199,30 @@ def egnet_stream(salicon: sources_lib.HostSource | tf.data.Dataset, *, global_ba
   """
   hosts = sources_lib.resolve_hosts(process_index, process_count)
   make = lambda example, key: egnet_example(example, key, image_size=image_size, flip=flip)
-  part = _Part("salicon", _open(salicon, "salicon", hosts, ("image", "gaze")), make, 1.0)
-  return _host_stream([part], stream="egnet", hosts=hosts, global_batch_size=global_batch_size, seed=seed,
+  make_video = lambda example, key: egnet_video_example(example, key, image_size=image_size, flip=flip,
+                                                        gaze_sigma=gaze_sigma)
+  parts = _parts([("salicon", salicon, ("image", "gaze"), make, weights[0]),
+                  ("davis2016", davis2016, _VIDEO_FEATURES, make_video, weights[1])], hosts)
+  return _host_stream(parts, stream="egnet", hosts=hosts, global_batch_size=global_batch_size, seed=seed,
                       start_step=start_step, shuffle_buffer=shuffle_buffer)
+
+
+def _parts(entries: list[tuple[str, sources_lib.HostSource | tf.data.Dataset | None, tuple[str, ...], Maker, float]],
+           hosts: tuple[int, int]) -> list[_Part]:
+  """The parts of a stream from `(name, source, required features, maker, weight)`;
+  a source of weight 0 is left out (it may be None), a missing one of weight > 0 is an error."""
+  weights = [entry[-1] for entry in entries]
+  if min(weights) < 0 or sum(weights) <= 0:
+    raise ValueError(f"weights={tuple(weights)} of sources {[e[0] for e in entries]}: expected "
+                     "non-negative weights, not all 0")
+  parts = []
+  for slot, (name, source, required, make, weight) in enumerate(entries):
+    if weight == 0:
+      continue
+    if source is None:
+      raise ValueError(f"source {name!r} has weight {weight} but was not given")
+    parts.append(_Part(name, _open(source, name, hosts, required), make, weight, slot))
+  return parts
 
 
 # ----------------------------------------------------------------------- Gaze2Mask-Net
@@ -179,25 +247,45 @@ def gaze2mask_example(example: Example, key: tf.Tensor, *, image_size: int, flip
     gaze_map = sources_lib.to_unit(sources_lib.decode_image(example["gaze"], 1)) * mask
   else:
     gaze_map = hotspot.mask_guidance(mask, gaze, gaze_sigma, k_gaze)
+  return _gaze2mask_maps(image, mask, gaze_map, k_flip, image_size, flip)
+
+
+def gaze2mask_video_example(example: Example, key: tf.Tensor, *, image_size: int, flip: float, gaze: str,
+                            gaze_sigma: float) -> Example:
+  """A video frame as a Gaze2Mask-Net example: the annotated object is the instance,
+  its gaze made from its mask (`hotspot.mask_guidance`; videos store no gaze map)."""
+  k_frame, k_gaze, k_flip = tf.unstack(tf.random.experimental.stateless_split(key, 3))
+  image, mask = _video_frame(example, k_frame)
+  gaze_map = hotspot.mask_guidance(mask, "gaussian" if gaze == "source" else gaze, gaze_sigma, k_gaze)
+  return _gaze2mask_maps(image, mask, gaze_map, k_flip, image_size, flip)
+
+
+def _gaze2mask_maps(image, mask, gaze_map, key, image_size, flip) -> Example:
   image, mask, gaze_map = _random_flip(
-      [_resize(image, image_size), _resize(mask, image_size), _resize(gaze_map, image_size)], k_flip, flip)
+      [_resize(image, image_size), _resize(mask, image_size), _resize(gaze_map, image_size)], key, flip)
   mask = tf.cast(mask > 0.5, tf.float32)
   return {"image": tf.clip_by_value(image, 0.0, 1.0), "gaze": tf.clip_by_value(gaze_map, 0.0, 1.0) * mask,
           "mask": mask}
 
 
-def gaze2mask_stream(sbd: sources_lib.HostSource | tf.data.Dataset, *, global_batch_size: int = 32,
+def gaze2mask_stream(sbd: sources_lib.HostSource | tf.data.Dataset,
+                     davis2016: sources_lib.HostSource | tf.data.Dataset | None = None, *,
+                     weights: tuple[float, float] = (1.0, 0.0), global_batch_size: int = 32,
                      image_size: int = 320, flip: float = 0.5, gaze: str = "gaussian", gaze_sigma: float = 0.25,
                      seed: int = 0, start_step: int = 0, shuffle_buffer: int = 1024,
                      process_index: int | None = None, process_count: int | None = None) -> tf.data.Dataset:
-  """Gaze2Mask-Net training batches: `image [B, S, S, 3]`, `gaze`, `mask [B, S, S, 1]` from SBD.
+  """Gaze2Mask-Net training batches: `image [B, S, S, 3]`, `gaze`, `mask [B, S, S, 1]` from
+  SBD (and annotated video frames).
 
   Args:
     sbd: SBD examples (`image`, `instances`; and `gaze` for `gaze="source"`).
+    davis2016: video examples (`frames`, `masks`, `has_mask`), read when `weights[1] > 0`.
+    weights: relative sampling weights (SBD, videos); the paper: SBD only.
     global_batch_size: examples per step over all hosts (the paper: 32).
     gaze: where the input gaze comes from: "source", the examples' own `gaze` feature
       (e.g. EG-Net maps precomputed into a custom build), or a map made from the
-      instance mask, one of `hotspot.GUIDANCE_MODES` (see the module docstring).
+      instance mask, one of `hotspot.GUIDANCE_MODES` (see the module docstring). Video
+      frames have no stored gaze: "source" makes theirs with "gaussian".
     gaze_sigma: the Gaussian sigma of those as a fraction of sqrt(instance area).
     image_size, flip, seed, start_step, shuffle_buffer, process_index, process_count:
       as `egnet_stream`.
@@ -209,10 +297,12 @@ def gaze2mask_stream(sbd: sources_lib.HostSource | tf.data.Dataset, *, global_ba
     raise ValueError(f"gaze={gaze!r}: expected 'source' or one of {hotspot.GUIDANCE_MODES}")
   hosts = sources_lib.resolve_hosts(process_index, process_count)
   required = ("image", "instances", "gaze") if gaze == "source" else ("image", "instances")
-  make = lambda example, key: gaze2mask_example(example, key, image_size=image_size, flip=flip, gaze=gaze,
-                                                gaze_sigma=gaze_sigma)
-  part = _Part("sbd", _open(sbd, "sbd", hosts, required), make, 1.0)
-  return _host_stream([part], stream="gaze2mask", hosts=hosts, global_batch_size=global_batch_size, seed=seed,
+  kwargs = dict(image_size=image_size, flip=flip, gaze=gaze, gaze_sigma=gaze_sigma)
+  make = lambda example, key: gaze2mask_example(example, key, **kwargs)
+  make_video = lambda example, key: gaze2mask_video_example(example, key, **kwargs)
+  parts = _parts([("sbd", sbd, required, make, weights[0]),
+                  ("davis2016", davis2016, _VIDEO_FEATURES, make_video, weights[1])], hosts)
+  return _host_stream(parts, stream="gaze2mask", hosts=hosts, global_batch_size=global_batch_size, seed=seed,
                       start_step=start_step, shuffle_buffer=shuffle_buffer)
 
 
@@ -316,9 +406,8 @@ def pair_stream(sources: Mapping[str, sources_lib.HostSource | tf.data.Dataset],
     config = dataclasses.replace(config, image_size=image_size)
   hosts = sources_lib.resolve_hosts(process_index, process_count)
   parts = []
-  for name, source in sources.items():
-    shard = _open(source, name, hosts, ())
-    parts.append(_Part(name, shard, _pair_maker(shard, name, config), weights[name]))
+  for part in _parts([(name, source, (), None, weights[name]) for name, source in sources.items()], hosts):
+    parts.append(part._replace(make=_pair_maker(part.shard, part.name, config)))
   return _host_stream(parts, stream="pairs", hosts=hosts, global_batch_size=global_batch_size, seed=seed,
                       start_step=start_step, shuffle_buffer=shuffle_buffer)
 
@@ -341,17 +430,31 @@ def stage2_stream(davis2016, salicon, *, weights: tuple[float, float] = (0.5, 0.
 
 
 STAGES = {
-    "egnet": (egnet_stream, ("salicon",)),
-    "gaze2mask": (gaze2mask_stream, ("sbd",)),
+    "egnet": (egnet_stream, ("salicon", "davis2016")),
+    "gaze2mask": (gaze2mask_stream, ("sbd", "davis2016")),
     "stage1": (stage1_stream, ("salicon", "duts")),
     "stage2": (stage2_stream, ("davis2016", "salicon")),
 }
+# The sampling weights of a stage's sources when its stream is given none.
+DEFAULT_WEIGHTS = {stage: inspect.signature(make).parameters["weights"].default
+                   for stage, (make, _) in STAGES.items()}
+
+
+def stage_datasets(stage: str, weights: tuple[float, ...] | None = None) -> tuple[str, ...]:
+  """The TFDS names a stage's stream reads with these source `weights` (default
+  `DEFAULT_WEIGHTS`): those of weight > 0."""
+  if stage not in STAGES:
+    raise ValueError(f"stage {stage!r}: expected one of {sorted(STAGES)}")
+  names = STAGES[stage][1]
+  weights = DEFAULT_WEIGHTS[stage] if weights is None else tuple(weights)
+  if len(weights) != len(names):
+    raise ValueError(f"stage {stage!r}: weights {weights} must give one weight per source {names}")
+  return tuple(n for n, w in zip(names, weights) if w > 0)
 
 
 def stage_stream(stage: str, data_dir: str | os.PathLike, *, split: str = "train", **kwargs) -> tf.data.Dataset:
   """A stage's stream over TFDS datasets built in `data_dir` (keyword arguments go to
-  the stage's function)."""
-  if stage not in STAGES:
-    raise ValueError(f"stage {stage!r}: expected one of {sorted(STAGES)}")
+  the stage's function; a source of weight 0 is not opened)."""
+  used = stage_datasets(stage, kwargs.get("weights"))
   make, names = STAGES[stage]
-  return make(*(sources_lib.from_tfds(n, split, data_dir) for n in names), **kwargs)
+  return make(*(sources_lib.from_tfds(n, split, data_dir) if n in used else None for n in names), **kwargs)

@@ -5,6 +5,7 @@ import importlib.util
 import json
 import math
 import pathlib
+import shutil
 
 import cv2
 import numpy as np
@@ -328,11 +329,32 @@ def test_workdir_init_from_the_first_ground_truth(evaluate, davis_tree, tmp_path
 def test_init_needs_workdir_and_ground_truth(evaluate, davis_tree, tmp_path, capsys):
   root, predictions = davis_tree
   assert error_of(evaluate, *davis_args(root, predictions, tmp_path), "--init", "mask") == "2"
-  assert "--init applies to --workdir" in capsys.readouterr().err
+  assert "--init applies to --workdir (tracking) only" in capsys.readouterr().err
   write_grey(root / "Annotations/480p/alpha/00000.png", np.zeros(SHAPE, np.uint8))
   message = error_of(evaluate, "--dataset", "davis2016", "--data-dir", root, "--workdir", tmp_path / "run",
                      "--init", "click", "--output", tmp_path / "out.json")
   assert "first frame of sequence alpha" in message and "is empty" in message
+
+
+def test_hold_first_mask_baseline_on_the_real_val_sequences(evaluate, shared_data, tmp_path):
+  """The baseline a tracker must beat (issue 17: J mean 35.3, F 26.1 on the four real val
+  sequences), equal to scoring a folder where every frame holds a copy of the first
+  ground-truth mask."""
+  root = shared_data / "davis2016_trainval"
+  still = run(evaluate, "--dataset", "davis2016", "--data-dir", root, "--hold-first-mask",
+              "--output", tmp_path / "still.json")
+  assert round(100 * still["J"]["mean"], 1) == 35.3 and round(100 * still["F"]["mean"], 1) == 26.1
+  copies = tmp_path / "copies"
+  for name in ("blackswan", "car-shadow"):
+    annotations = sorted((root / "Annotations/480p" / name).glob("*.png"))
+    (copies / name).mkdir(parents=True)
+    for frame in sorted((root / "JPEGImages/480p" / name).glob("*.jpg")):
+      shutil.copy(annotations[0], copies / name / f"{frame.stem}.png")
+  copied = run(evaluate, "--dataset", "davis2016", "--data-dir", root, "--results-dir", copies,
+               "--sequences", "blackswan", "car-shadow", "--output", tmp_path / "copies.json")
+  for name in ("blackswan", "car-shadow"):
+    assert copied["sequences"][name] == still["sequences"][name]
+  assert 0.3 < still["sequences"]["blackswan"]["J"]["mean"] < 0.7  # the swan swims out of its first mask
 
 
 @pytest.fixture(scope="module")

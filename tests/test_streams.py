@@ -123,6 +123,49 @@ def test_gaze2mask_stream_precomputed_gaze_restricted_to_the_instance():
     streams.gaze2mask_stream(sbd_like(2), gaze="source", global_batch_size=2, process_index=0, process_count=1)
 
 
+def test_first_frame_streams_learn_from_annotated_video_frames():
+  """EG-Net and Gaze2Mask-Net on video frames (configs/real_cpu.py): an annotated frame
+  (never one without ground truth), its object as the instance, a gaze made from it."""
+  # davis_like frame t is uniformly 10 t; frames t % 4 == 3 have no mask.
+  annotated = {round(10 * t / 255, 4) for t in range(12) if t % 4 != 3}
+  eg = _take(streams.egnet_stream(salicon_like(4), davis_like(3), weights=(0.0, 1.0), global_batch_size=8,
+                                  image_size=H, flip=0.0, process_index=0, process_count=1), 2)
+  g2m = _take(streams.gaze2mask_stream(sbd_like(2), davis_like(3), weights=(0.0, 1.0), global_batch_size=8,
+                                       image_size=H, flip=0.0, process_index=0, process_count=1), 2)
+  for batch in eg + g2m:
+    for image in batch["image"]:
+      assert round(float(image.mean()), 4) in annotated
+    assert np.all(batch["gaze"].max(axis=(1, 2, 3)) > 0.8)  # a Gaussian peak on the object
+  for batch in g2m:
+    areas = batch["mask"].sum(axis=(1, 2, 3))
+    # The disc of radius 5 (~81 px at 40 x 56), resized to 40 x 40: ~58 px.
+    assert np.all((areas > 40) & (areas < 80)), areas
+    assert np.all(batch["gaze"][batch["mask"] == 0] == 0)
+  # Mixed with the images' own source at the given weights; a weight-0 source may be absent.
+  mixed = _take(streams.egnet_stream(salicon_like(4, channel=0), davis_like(3), weights=(1.0, 1.0),
+                                     global_batch_size=16, image_size=S, flip=0.0, process_index=0,
+                                     process_count=1), 2)
+  from_salicon = [float(image[..., 0].mean() - image[..., 1].mean()) > 0.1
+                  for batch in mixed for image in batch["image"]]
+  assert 8 <= sum(from_salicon) <= 24, sum(from_salicon)
+  _take(streams.gaze2mask_stream(sbd_like(2), None, global_batch_size=2, process_index=0, process_count=1), 1)
+  with pytest.raises(ValueError, match="source 'davis2016' has weight 1.0 but was not given"):
+    streams.egnet_stream(salicon_like(2), weights=(1.0, 1.0), global_batch_size=2, process_index=0,
+                         process_count=1)
+  with pytest.raises(ValueError, match="not all 0"):
+    streams.egnet_stream(salicon_like(2), davis_like(1), weights=(0.0, 0.0), global_batch_size=2,
+                         process_index=0, process_count=1)
+
+
+def test_stage_datasets_are_those_of_nonzero_weight():
+  assert streams.stage_datasets("egnet") == ("salicon",)
+  assert streams.stage_datasets("egnet", (1.0, 2.0)) == ("salicon", "davis2016")
+  assert streams.stage_datasets("gaze2mask", (0.0, 1.0)) == ("davis2016",)
+  assert streams.stage_datasets("stage2") == ("davis2016", "salicon")
+  with pytest.raises(ValueError, match="one weight per source"):
+    streams.stage_datasets("stage1", (1.0,))
+
+
 def test_stage1_loss_weights_follow_the_source():
   config = pairs.PairConfig(image_size=S, augment=augment.NO_AUGMENT)
   batches = _take(streams.stage1_stream(salicon_like(6, channel=0), duts_like(6, channel=2), global_batch_size=6,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 
+import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -146,3 +147,89 @@ def test_batch_size_must_split_over_the_devices(tmp_path):
   config.batch_size = 6
   with pytest.raises(ValueError, match="multiple of the 4 devices"):
     trainer.train_and_evaluate(config, tmp_path, host_batches=worker.host_batches)
+
+
+# ------------------------------------------------ frozen parameters, schedule, raw data
+
+def test_frozen_params_stay_put_and_the_cosine_schedule_decays_to_zero(tmp_path):
+  config = worker.tiny_config()
+  config.total_steps = 4
+  config.frozen_params = ("encoder/stem_", "encoder/block1")
+  config.optimizer.schedule = "cosine"
+  initial = trainer.build_training(config).state.params
+  trainer.train_and_evaluate(config, tmp_path, host_batches=worker.host_batches)
+  _, state = workdir_lib.restore_latest_numpy(tmp_path)
+  flat_initial = flax.traverse_util.flatten_dict(jax.device_get(initial), sep="/")
+  flat_trained = flax.traverse_util.flatten_dict(state["params"], sep="/")
+  frozen = [k for k in flat_initial if k.startswith(config.frozen_params)]
+  assert {k.split("/")[1] for k in frozen} == {"stem_conv", "stem_bn", "block1a"}
+  for key, value in flat_initial.items():
+    moved = not np.array_equal(value, flat_trained[key])
+    assert moved != (key in frozen), key
+  rates = [r["learning_rate"] for r in metrics_writer.read_metrics(tmp_path)]
+  lr = config.optimizer.learning_rate
+  np.testing.assert_allclose(rates, [lr * 0.5 * (1 + math.cos(math.pi * k / 4)) for k in range(4)], rtol=1e-5)
+  config.frozen_params = ("encoder/stem_", "encoder/blok1")
+  with pytest.raises(ValueError, match="'encoder/blok1' matches no parameter"):
+    trainer.build_training(config)
+  config.frozen_params, config.optimizer.schedule = (), "linear"
+  with pytest.raises(ValueError, match="schedule='linear': expected one of"):
+    trainer.build_training(config)
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+def test_train_step_leaves_frozen_params_exactly_unchanged(freeze):
+  """`frozen_params` on hand-made parameters, as plain dicts and as FrozenDicts: the
+  frozen leaf keeps its value bit for bit, the other takes Adam's first step (-lr * sign)."""
+  import optax
+  from wcs_jax.training import steps
+  params = {"encoder": {"stem_conv": {"kernel": jnp.ones(3)}, "block1a": {"kernel": jnp.ones(2)}}}
+  params = flax.core.freeze(params) if freeze else params
+
+  def loss_fn(params, batch_stats, frozen, batch, rng):
+    del frozen, batch, rng
+    flat = flax.traverse_util.flatten_dict(flax.core.unfreeze(params), sep="/")
+    return sum(jnp.sum(v ** 2) for v in flat.values()), ({}, batch_stats)
+
+  optimizer = optax.adam(0.1)
+  state = steps.TrainState(step=jnp.zeros((), jnp.int32), params=params, batch_stats={},
+                           opt_state=optimizer.init(params), frozen={})
+  state, metrics = steps.train_step(state, {}, loss_fn=loss_fn, optimizer=optimizer,
+                                    learning_rate_fn=optax.constant_schedule(0.1), seed=0,
+                                    frozen_params=("encoder/stem_",))
+  assert type(state.params) is type(params)
+  np.testing.assert_array_equal(state.params["encoder"]["stem_conv"]["kernel"], np.ones(3))
+  np.testing.assert_allclose(state.params["encoder"]["block1a"]["kernel"], np.full(2, 0.9), rtol=1e-6)
+  np.testing.assert_allclose(metrics["grad_norm"], 2 * math.sqrt(2), rtol=1e-6)  # d(w^2)/dw = 2, two leaves
+  with pytest.raises(TypeError, match="not one string"):
+    steps.count_frozen(params, "encoder/stem_")
+
+
+def test_raw_folders_are_built_into_the_run_once(tmp_path, shared_data):
+  """`input.manual_dirs`: the stage's datasets built from the user's raw folders with
+  the project's builders, reused by the next run, never silently replaced."""
+  import tensorflow_datasets as tfds
+  from wcs_jax.training import data as data_lib
+  config = train_testing.load_config("egnet.py")
+  config.input.manual_dirs.salicon = str(shared_data / "salicon_examples")
+  tfds_dir = data_lib.data_dir(config, tmp_path)
+  assert tfds_dir == tmp_path / "tfds"
+  data_lib.prepare_manual(config, tfds_dir)
+  info = tfds.builder("salicon", data_dir=str(tfds_dir)).info
+  assert info.splits["train"].num_examples == 10
+  with pytest.MonkeyPatch.context() as patch:  # built once: the next run does not build again
+    patch.setattr(tfds.core.DatasetBuilder, "download_and_prepare",
+                  lambda *args, **kwargs: pytest.fail("rebuilt a dataset that was already built"))
+    data_lib.prepare_manual(config, tfds_dir)
+  other = tmp_path / "other"
+  (other / "images").mkdir(parents=True)
+  config.input.manual_dirs.salicon = str(other)
+  with pytest.raises(ValueError, match=r"holds salicon built from .*salicon_examples, not from .*other"):
+    data_lib.prepare_manual(config, tfds_dir)
+  config.input.weights = (1.0, 1.0)  # DAVIS frames too, but no folder for them
+  with pytest.raises(ValueError, match=r"names no raw folder for \['davis2016'\]"):
+    data_lib.prepare_manual(config, tfds_dir)
+  config.input.weights = (1.0, 0.0)
+  config.input.manual_dirs.salicon = str(tmp_path / "missing")
+  with pytest.raises(FileNotFoundError, match="the raw salicon folder .*missing does not exist"):
+    data_lib.prepare_manual(config, tfds_dir / "elsewhere")

@@ -33,7 +33,9 @@ segments every sequence (`wcs_jax/evaluation/tracking.py`), initialised by --ini
 (default, the paper's unsupervised protocol), or from the first frame's ground truth:
 mask, click (one click at the point of the mask farthest from its boundary) or box (its
 bounding box). Its masks go to OUT.tracks/<sequence>/<frame>.png; the time per frame and
-the init are reported (JSON "seconds_per_frame", "init").
+the init are reported (JSON "seconds_per_frame", "init"). --hold-first-mask scores the
+baseline a tracker must beat: each sequence's first ground-truth mask held still over
+all its frames (masks in OUT.tracks/ too).
 
 Writes OUT.json (the contract of CONTRACTS.md: {"J": {"mean", "recall", "decay"},
 "F": {...}, "JF_mean", "sequences": {name: {"J": {...}, "F": {...}}}}, plus
@@ -74,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
   source.add_argument("--workdir", type=pathlib.Path,
                       help="trained run: track every sequence with its tracker (automatic "
                       "initialisation), then score the masks (segmentation only)")
+  source.add_argument("--hold-first-mask", action="store_true",
+                      help="score the baseline a tracker must beat: each sequence's first "
+                      "ground-truth mask held still over all its frames (segmentation only)")
   parser.add_argument("--init", choices=tracking.INITS, default=None,
                       help="with --workdir: how each sequence's first frame is initialised: auto "
                       "(default, the paper's protocol), or from its ground truth: mask, click "
@@ -101,7 +106,10 @@ def _evaluate_segmentation(args: argparse.Namespace, paths: dict[str, pathlib.Pa
     postprocess = dense_crf.refine_mask
   seconds_per_frame = None
   results_dir = args.results_dir
-  if args.workdir is not None:
+  if args.hold_first_mask:
+    results_dir = paths["tracks"]
+    tracking.hold_first_mask(sequences, results_dir)
+  elif args.workdir is not None:
     results_dir = paths["tracks"]
     prompts = tracking.first_frame_prompts(sequences, args.init)  # bad ground truth fails before loading the run
     seconds_per_frame = tracking.track_sequences(inference.Tracker.from_workdir(args.workdir),
@@ -134,12 +142,12 @@ def main(argv: list[str] | None = None) -> None:
   if args.task == "segmentation" and args.dataset is None:
     parser.error("--dataset is required for --task segmentation")
   if args.task == "hotspot":
-    if args.workdir is not None:
+    if args.workdir is not None or args.hold_first_mask:
       parser.error("--task hotspot scores a folder of maps: give --results-dir")
     if args.crf or args.dataset or args.sequences:
       parser.error("--crf, --dataset and --sequences apply to --task segmentation only")
   if args.init is not None and args.workdir is None:
-    parser.error("--init applies to --workdir (tracking), not to --results-dir")
+    parser.error("--init applies to --workdir (tracking) only, not to --results-dir or --hold-first-mask")
   if args.workdir is not None and args.init is None:
     args.init = "auto"
   if args.output.suffix.lower() != ".json":

@@ -9,6 +9,9 @@ tracklets.json); a benchmark names its frames (`layouts`: `00000` on DAVIS, the 
 stem on SegTrackv2, `frame0021` on YouTube-Objects), so each sequence is tracked into
 a scratch folder, mask k is moved to `TRACKS/<sequence>/<name of frame k>.png` (the
 `PRED` layout of `scoring`), and the rest of the scratch folder is removed.
+
+`hold_first_mask` writes the baseline every tracker must beat: each sequence's first
+ground-truth mask, held still over all its frames.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from wcs_jax.evaluation import scoring
 from wcs_jax.inference import session
 from wcs_jax.inference.tracker import Tracker
 from wcs_jax.io import files
+from wcs_jax.io import masks as masks_io
 from wcs_jax.io.video import read_image
 
 
@@ -112,3 +116,23 @@ def track_sequences(tracker: Tracker, sequences: Sequence[layouts.VideoSequence]
     seconds += summary.first_frame + (summary.network + summary.crop_paste) * (summary.frames - 1)
     count += summary.frames
   return seconds / max(count, 1)
+
+
+def hold_first_mask(sequences: Sequence[layouts.VideoSequence], tracks_dir: pathlib.Path) -> None:
+  """The held-still baseline: every frame of a sequence gets its first frame's
+  ground-truth mask, written as `tracks_dir/<sequence>/<frame>.png` (a tracker that
+  never moves; a moving object leaves it, so a trained tracker must beat it).
+
+  Raises:
+    ValueError: a first frame without ground truth or with an empty one.
+  """
+  try:
+    first_masks = {s.name: first_frame_prompt(s, "mask")["mask"] for s in sequences}
+  except ValueError as error:
+    raise ValueError(str(error).replace("--init mask", "--hold-first-mask")) from None
+  for sequence in sequences:
+    sequence_dir = tracks_dir / sequence.name
+    sequence_dir.mkdir(parents=True, exist_ok=True)
+    label_map = first_masks[sequence.name].astype(np.uint8)
+    for frame in sequence.frames:
+      masks_io.write_palette_png(sequence_dir / f"{frame.name}.png", label_map)

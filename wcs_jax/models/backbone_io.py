@@ -19,6 +19,8 @@ from wcs_jax.spec import backbones
 
 WEIGHTS_FILE = "backbone.safetensors"
 META_FILE = "backbone.json"
+# `--config.backbone_init` value that reads the installed weights package of the arch.
+INSTALLED = "installed"
 
 
 def mismatch_error(header: str, missing: list[str], unexpected: list[str], wrong_shape: list[str]) -> ValueError:

@@ -54,7 +54,8 @@ def installed_weights(arch: str) -> pathlib.Path:
   backbones.check_arch(arch)
   if arch not in WEIGHT_PACKAGES:
     raise ValueError(f"no installed package ships ImageNet weights for {arch} (packages exist for "
-                     f"{', '.join(WEIGHT_PACKAGES)}); pass --torch-weights FILE")
+                     f"{', '.join(WEIGHT_PACKAGES)}); import a state dict with "
+                     "`tools/import_backbone.py --torch-weights FILE`")
   package = WEIGHT_PACKAGES[arch]
   spec = importlib.util.find_spec(package)
   if spec is None or spec.origin is None:

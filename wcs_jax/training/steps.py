@@ -122,22 +122,59 @@ def wcsnet_loss(params, batch_stats, frozen, batch: Batch, rng, *, model: nn.Mod
   return loss, (terms, new_stats)
 
 
+def is_frozen(path: str, frozen_params: tuple[str, ...]) -> bool:
+  """Whether the "/"-joined parameter `path` starts with one of the `frozen_params`
+  prefixes ("encoder/block2" matches "encoder/block2a/..." and "encoder/block2b/...")."""
+  return any(path.startswith(p) for p in frozen_params)
+
+
+def count_frozen(params, frozen_params: tuple[str, ...]) -> int:
+  """Number of parameter values under the `frozen_params` prefixes; a prefix that
+  matches no parameter is an error (a typo would otherwise train everything)."""
+  if isinstance(frozen_params, str):
+    raise TypeError(f"frozen_params={frozen_params!r}: expected a tuple of path prefixes, not one string")
+  flat = flax.traverse_util.flatten_dict(flax.core.unfreeze(params), sep="/")
+  for prefix in frozen_params:
+    if not any(is_frozen(path, (prefix,)) for path in flat):
+      raise ValueError(f"--config.frozen_params: {prefix!r} matches no parameter; the parameters start "
+                       f"with {sorted({'/'.join(k.split('/')[:2]) for k in flat})[:12]} ...")
+  return sum(int(x.size) for path, x in flat.items() if is_frozen(path, frozen_params))
+
+
+def _split(params, frozen_params: tuple[str, ...]):
+  flat = flax.traverse_util.flatten_dict(flax.core.unfreeze(params), sep="/")
+  trainable = {k: v for k, v in flat.items() if not is_frozen(k, frozen_params)}
+  fixed = {k: v for k, v in flat.items() if is_frozen(k, frozen_params)}
+  return trainable, fixed
+
+
+def _merge(trainable, fixed):
+  return flax.traverse_util.unflatten_dict({**trainable, **fixed}, sep="/")
+
+
 def train_step(state: TrainState, batch: Batch, *, loss_fn: LossFn,
                optimizer: optax.GradientTransformation,
-               learning_rate_fn: optax.Schedule, seed: int) -> tuple[TrainState, dict[str, jax.Array]]:
+               learning_rate_fn: optax.Schedule, seed: int,
+               frozen_params: tuple[str, ...] = ()) -> tuple[TrainState, dict[str, jax.Array]]:
   """One optimiser update on a (global) batch.
 
   The dropout (drop-connect) key is `fold_in(seed, step)`: a function of the step
-  alone, so a resumed run draws the same masks as an uninterrupted one.
+  alone, so a resumed run draws the same masks as an uninterrupted one. Parameters
+  under the `frozen_params` prefixes are constants of the differentiated function, so
+  no gradient is computed for them (and none flows below a frozen encoder bottom);
+  they get a zero gradient, so Adam leaves them unchanged.
 
   Returns:
     (new state, metrics): "loss", the loss terms, "grad_norm", "param_norm" (global L2
     norms) and "learning_rate", all float32 scalars.
   """
   rng = jax.random.fold_in(jax.random.PRNGKey(seed), state.step)
-  grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-  (loss, (terms, new_stats)), grads = grad_fn(state.params, state.batch_stats, state.frozen,
-                                              batch, rng)
+  trainable, fixed = _split(state.params, frozen_params)
+  grad_fn = jax.value_and_grad(lambda t, *args: loss_fn(_merge(t, fixed), *args), has_aux=True)
+  (loss, (terms, new_stats)), grads = grad_fn(trainable, state.batch_stats, state.frozen, batch, rng)
+  grads = _merge(grads, jax.tree.map(jnp.zeros_like, fixed))
+  if not isinstance(state.params, dict):
+    grads = flax.core.freeze(grads)
   updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
   metrics = {"loss": loss, **terms, "grad_norm": optax.tree.norm(grads),

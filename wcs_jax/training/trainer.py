@@ -101,6 +101,8 @@ def _train_chain(config: ml_collections.ConfigDict, workdir: pathlib.Path, *,
       stage.init_from = str(previous)
     if stage.input.synthetic.enabled and not stage.input.synthetic.cache_dir:
       stage.input.synthetic.cache_dir = str(workdir / "synthetic_data")
+    if stage.input.get("manual_dirs") and not stage.input.data_dir:
+      stage.input.data_dir = str(workdir.absolute() / "tfds")  # one build for every stage
     logging.info("chain: stage %r into %s", name, workdir / name)
     result = _train_stage(stage, workdir / name, devices=devices, host_batches=None)
     previous = (workdir / name).absolute()
@@ -124,6 +126,8 @@ def _train_stage(config: ml_collections.ConfigDict, workdir: pathlib.Path, *,
     tfds_dir = data_lib.data_dir(config, workdir)
     if config.input.synthetic.enabled:
       data_lib.prepare_synthetic(config, tfds_dir)
+    elif config.input.get("manual_dirs"):
+      data_lib.prepare_manual(config, tfds_dir)
     host_batches = functools.partial(_stream_batches, tfds_dir=tfds_dir)
 
   # ------------------------------------------- mesh, model, optimizer, state, step
@@ -229,7 +233,7 @@ def build_training(config: ml_collections.ConfigDict, *, devices: list[jax.Devic
 
   # ----------------------------------------------------------- model and optimizer
   model = build.from_config(config.model, config.network)
-  learning_rate_fn = _learning_rate_fn(config.optimizer)
+  learning_rate_fn = _learning_rate_fn(config.optimizer, config.total_steps)
   optimizer = _optimizer(config.optimizer, learning_rate_fn)
   if predecessor is None:
     predecessor = _load_predecessor(config)
@@ -250,15 +254,17 @@ def build_training(config: ml_collections.ConfigDict, *, devices: list[jax.Devic
                             opt_state=optimizer.init(params), frozen=frozen)
 
   state = jax.jit(make_state, out_shardings=replicated)(params, batch_stats, frozen)
-  logging.info("%s: %.2fM trainable parameters", config.network,
-               sum(x.size for x in jax.tree.leaves(state.params)) / 1e6)
+  frozen_count = steps.count_frozen(state.params, tuple(config.get("frozen_params", ())))
+  logging.info("%s: %.2fM parameters, %.2fM of them frozen (config.frozen_params)", config.network,
+               sum(x.size for x in jax.tree.leaves(state.params)) / 1e6, frozen_count / 1e6)
 
   # ------------------------------------------------------------------- update step
   loss_fn = steps.make_loss_fn(config.network, model, egnet=frozen_models.get("egnet"),
                                gaze_source=config.get("gaze_source", "egnet"))
   train_step = jax.jit(
       functools.partial(steps.train_step, loss_fn=loss_fn, optimizer=optimizer,
-                        learning_rate_fn=learning_rate_fn, seed=config.seed),
+                        learning_rate_fn=learning_rate_fn, seed=config.seed,
+                        frozen_params=tuple(config.get("frozen_params", ()))),
       in_shardings=(replicated, data_sharding), out_shardings=(replicated, replicated),
       donate_argnums=0)
   return Training(data_sharding=data_sharding, state=state, train_step=train_step,
@@ -278,8 +284,18 @@ def _init_variables(model, config: ml_collections.ConfigDict, rng: jax.Array) ->
   return model.init({"params": params_rng, "dropout": dropout_rng}, *inputs, train=False)
 
 
-def _learning_rate_fn(opt: ml_collections.ConfigDict) -> optax.Schedule:
-  """Constant `learning_rate` (the paper), after an optional linear warm-up."""
+SCHEDULES = ("constant", "cosine")
+
+
+def _learning_rate_fn(opt: ml_collections.ConfigDict, total_steps: int) -> optax.Schedule:
+  """Constant `learning_rate` (the paper) or a cosine decay to 0 at `total_steps`,
+  after an optional linear warm-up."""
+  schedule = opt.get("schedule", "constant")
+  if schedule not in SCHEDULES:
+    raise ValueError(f"--config.optimizer.schedule={schedule!r}: expected one of {SCHEDULES}")
+  if schedule == "cosine":
+    return optax.warmup_cosine_decay_schedule(0.0, opt.learning_rate, opt.warmup_steps,
+                                              max(total_steps, opt.warmup_steps + 1))
   if opt.warmup_steps > 0:
     return optax.linear_schedule(0.0, opt.learning_rate, opt.warmup_steps)
   return optax.constant_schedule(opt.learning_rate)
@@ -329,7 +345,12 @@ def _apply_initialisation(config, predecessor, params, batch_stats, sharding):
             jax.tree.map(functools.partial(_replicate, sharding), own["batch_stats"]))
   if config.backbone_init:
     in_channels = 4 if config.network == "gaze2mask" else 3
-    encoder = backbone_io.load_backbone(config.backbone_init, in_channels, arch=config.model.backbone)
+    if config.backbone_init == backbone_io.INSTALLED:
+      from wcs_jax.models import torch_import  # pylint: disable=g-import-not-at-top
+      encoder = torch_import.load_torch_weights(torch_import.installed_weights(config.model.backbone),
+                                                config.model.backbone, in_channels)
+    else:
+      encoder = backbone_io.load_backbone(config.backbone_init, in_channels, arch=config.model.backbone)
     params, batch_stats = flax.core.unfreeze(params), flax.core.unfreeze(batch_stats)
     for collection, tree in (("params", params), ("batch_stats", batch_stats)):
       if collection in encoder:
