@@ -41,6 +41,9 @@ Fields
   backbone_init: a directory written by `tools/import_backbone.py` (ImageNet encoder),
     or "installed": the ImageNet weights of the installed weights package of
     `model.backbone` (EfficientNet-Lite0/1/2, `./setup.sh`; no file, no download).
+  precise_bn_batches: N > 0: the final checkpoint's batch-norm statistics are the mean
+    of N training batches' statistics under the final parameters (precise BN), not the
+    running averages; 0: the running averages (momentum 0.99).
   log_every, checkpoint_every, keep_checkpoints, async_checkpoints.
 """
 from __future__ import annotations
@@ -81,6 +84,8 @@ def base_config(stage: str) -> ml_collections.ConfigDict:
   config.init_from = ""
   config.backbone_init = ""
 
+  # 100 batches (3200 examples at batch 32), a forward pass each, once per run.
+  config.precise_bn_batches = 100
   config.log_every = 50
   config.checkpoint_every = 1000
   config.keep_checkpoints = 3
@@ -113,6 +118,7 @@ def synthetic(config: ml_collections.ConfigDict, *, steps: int, batch_size: int,
   config.model.decoder_channels = 16
   config.total_steps = steps
   config.batch_size = batch_size
+  config.precise_bn_batches = 50
   config.log_every = 10
   config.checkpoint_every = 50
   config.keep_checkpoints = 2

@@ -57,6 +57,28 @@ def test_wcs_loss_weights_each_sample_by_l1_and_l2():
   assert float(terms["loss_mask"]) == 0.0
 
 
+def test_gaze2mask_input_is_egnet_within_the_window_unless_the_example_is_a_prompt():
+  """sigmoid(EG-Net) * window where from_egnet = 1 (the paper's E * M when the window is
+  the mask); the stream's click or box map, unchanged, where from_egnet = 0."""
+  import flax.linen as nn
+  from wcs_jax.training import steps
+
+  class HalfGaze(nn.Module):  # logits 0 everywhere: sigmoid = 0.5
+    @nn.compact
+    def __call__(self, image, train):
+      return jnp.zeros(image.shape[:3] + (1,))
+
+  rng = np.random.default_rng(0)
+  batch = {"image": rng.random((3, 4, 4, 3), dtype=np.float32),
+           "gaze": rng.random((3, 4, 4, 1), dtype=np.float32),
+           "window": (rng.random((3, 4, 4, 1)) > 0.5).astype(np.float32),
+           "from_egnet": np.array([1.0, 0.0, 1.0], np.float32)}
+  out = np.asarray(steps.gaze2mask_input({"egnet": {}}, batch, egnet=HalfGaze(), gaze_source="egnet"))
+  np.testing.assert_array_equal(out[[0, 2]], 0.5 * batch["window"][[0, 2]])
+  np.testing.assert_array_equal(out[1], batch["gaze"][1])
+  np.testing.assert_array_equal(steps.gaze2mask_input({}, batch, egnet=None, gaze_source="stream"), batch["gaze"])
+
+
 # -------------------------------------------------------------- the chain, one step each
 
 def test_smoke_chain_one_real_step_of_each_stage(tmp_path):
@@ -100,6 +122,72 @@ def test_one_device_and_four_devices_agree_after_two_steps(tmp_path):
   (_, a), (_, b) = (workdir_lib.restore_latest_numpy(tmp_path / d) for d in ("one", "four"))
   assert int(a["step"]) == int(b["step"]) == 2
   train_testing.assert_same_run(one, four, a, b, learning_rate=config.optimizer.learning_rate)
+
+
+def test_precise_bn_saves_the_mean_statistics_of_the_final_parameters(tmp_path):
+  """config.precise_bn_batches = 3: the final checkpoint's batch-norm statistics are the
+  mean over the 3 batches after the last step of each batch's statistics under the
+  final parameters (checked on the first layer against its captured input), not the
+  running averages."""
+  from wcs_jax.models import build
+  config = worker.tiny_config()
+  trainer.train_and_evaluate(config, tmp_path / "running", host_batches=worker.host_batches)
+  config.precise_bn_batches = 3
+  trainer.train_and_evaluate(config, tmp_path / "precise", host_batches=worker.host_batches)
+  (_, running), (_, precise) = (workdir_lib.restore_latest_numpy(tmp_path / d) for d in ("running", "precise"))
+  jax.tree.map(np.testing.assert_array_equal, running["params"], precise["params"])
+  model = build.from_config(config.model, "egnet")
+  variables = {"params": precise["params"], "batch_stats": precise["batch_stats"]}
+  means, variances = [], []
+  for step in (2, 3, 4):  # steps 1 and 2 trained on the batches of steps 0 and 1
+    _, captured = model.apply(variables, worker.global_batch(config, step)["image"], train=True,
+                              mutable=["batch_stats", "intermediates"], capture_intermediates=True,
+                              rngs={"dropout": jax.random.PRNGKey(0)})
+    conv = np.asarray(captured["intermediates"]["encoder"]["stem_conv"]["__call__"][0], np.float64)
+    means.append(conv.mean((0, 1, 2)))
+    variances.append(conv.var((0, 1, 2)))
+  stem = precise["batch_stats"]["encoder"]["stem_bn"]
+  np.testing.assert_allclose(stem["mean"], np.mean(means, 0), rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(stem["var"], np.mean(variances, 0), rtol=1e-4, atol=1e-6)
+  # The running averages after two steps are mostly their initial zeros and ones.
+  assert np.abs(running["batch_stats"]["encoder"]["stem_bn"]["mean"] - stem["mean"]).max() > 1e-2
+
+
+def test_batch_statistics_of_a_layer_called_twice_are_where_its_running_average_settles():
+  """A batch norm applied to the template and then to the search batch (WCS-Net's
+  siamese encoder): per step r <- m (m r + (1 - m) b_t) + (1 - m) b_s, which settles at
+  (m b_t + b_s) / (1 + m); a layer the step never calls keeps its statistics."""
+  import flax.linen as nn
+  from wcs_jax.models import layers
+  from wcs_jax.training import steps
+
+  class Siamese(nn.Module):
+    @nn.compact
+    def __call__(self, template, search, train):
+      shared = nn.BatchNorm(use_running_average=not train, momentum=layers.BATCH_NORM_MOMENTUM)
+      if not train:
+        nn.BatchNorm(use_running_average=True, name="unused")(template)
+      return shared(template).sum() + shared(search).sum()
+
+  model = Siamese()
+  rng = np.random.default_rng(0)
+  batch = {"t": rng.normal(3.0, 2.0, (8, 5)).astype(np.float32), "s": rng.normal(-1.0, 0.5, (8, 5)).astype(np.float32)}
+  variables = model.init(jax.random.PRNGKey(0), batch["t"], batch["s"], train=False)
+
+  def loss_fn(params, batch_stats, frozen, batch, rng):
+    loss, updates = model.apply({"params": params, "batch_stats": batch_stats}, batch["t"], batch["s"],
+                                train=True, mutable=["batch_stats"])
+    return loss, ({}, updates["batch_stats"])
+
+  stats = jax.tree.map(lambda x: x + 7.0, variables["batch_stats"])
+  state = steps.TrainState(step=jnp.zeros((), jnp.int32), params=variables["params"], batch_stats=stats,
+                           opt_state=(), frozen={})
+  out = steps.batch_statistics(state, batch, loss_fn=loss_fn, seed=0)
+  m = layers.BATCH_NORM_MOMENTUM
+  for name, reduce in (("mean", np.mean), ("var", np.var)):
+    expected = (m * reduce(batch["t"], 0) + reduce(batch["s"], 0)) / (1 + m)
+    np.testing.assert_allclose(out["BatchNorm_0"][name], expected, rtol=2e-4, atol=1e-4)
+    np.testing.assert_array_equal(out["unused"][name], stats["unused"][name])
 
 
 # ------------------------------------------------------------------ faults and resume

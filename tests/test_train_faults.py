@@ -31,7 +31,7 @@ def fast_compiles():
 # EG-Net on the synthetic SALICON stream, tiny: 32x32, B0, 8-wide decoder, batch 4.
 OVERRIDES = {"total_steps": 8, "checkpoint_every": 2, "keep_checkpoints": 2, "log_every": 1,
              "batch_size": 4, "input.image_size": 32, "model.decoder_channels": 8,
-             "input.synthetic.num": 6, "input.synthetic.size": (64, 48)}
+             "input.synthetic.num": 6, "input.synthetic.size": (64, 48), "precise_bn_batches": 2}
 
 
 def _command(workdir, cache):
@@ -77,6 +77,8 @@ def test_kill_9_then_rerun_continues_like_an_uninterrupted_run(tmp_path):
   (_, a), (_, b) = (workdir_lib.restore_latest_numpy(d) for d in (tmp_path / "straight", workdir))
   for x, y in zip(_leaves(a["params"]), _leaves(b["params"])):
     np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+  for x, y in zip(_leaves(a["batch_stats"]), _leaves(b["batch_stats"])):  # precise BN, same batches
+    np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
 
 
 def test_two_processes_give_the_losses_of_one_process_with_four_devices(tmp_path):

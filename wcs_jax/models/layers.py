@@ -16,6 +16,9 @@ import jax.numpy as jnp
 
 from wcs_jax.ops import depthwise
 
+# Keras's batch-norm momentum: running = m * running + (1 - m) * batch, every layer.
+BATCH_NORM_MOMENTUM = 0.99
+
 
 def batch_norm(train: bool, epsilon: float, dtype: Any, name: str) -> nn.BatchNorm:
   """Keras-compatible batch norm (momentum 0.99); statistics over the whole global batch.
@@ -23,7 +26,7 @@ def batch_norm(train: bool, epsilon: float, dtype: Any, name: str) -> nn.BatchNo
   Under `jax.jit` over a device mesh the batch axis is one global array, so the mean
   and variance are those of the global batch with no extra collective written here.
   """
-  return nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=epsilon,
+  return nn.BatchNorm(use_running_average=not train, momentum=BATCH_NORM_MOMENTUM, epsilon=epsilon,
                       dtype=dtype, name=name)
 
 

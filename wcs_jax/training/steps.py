@@ -23,18 +23,19 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from wcs_jax.models import layers
 from wcs_jax.spec import networks
 from wcs_jax.training import losses
 
 # The batch fields each network's step reads.
 BATCH_FIELDS = {
     "egnet": ("image", "gaze"),
-    "gaze2mask": ("image", "gaze", "mask"),
+    "gaze2mask": ("image", "gaze", "mask", "window", "from_egnet"),
     "wcsnet": ("template_image", "template_mask", "template_hotspot", "search_image",
                "search_mask", "search_hotspot", "l1", "l2"),
 }
 # Channels of the [B, S, S, C] fields; the others (loss weights) are [B].
-_FIELD_CHANNELS = {"image": 3, "template_image": 3, "search_image": 3, "gaze": 1, "mask": 1,
+_FIELD_CHANNELS = {"image": 3, "template_image": 3, "search_image": 3, "gaze": 1, "mask": 1, "window": 1,
                    "template_mask": 1, "template_hotspot": 1, "search_mask": 1, "search_hotspot": 1}
 GAZE_SOURCES = ("egnet", "stream")
 
@@ -82,8 +83,12 @@ def gaze2mask_input(frozen, batch: Batch, *, egnet: nn.Module | None, gaze_sourc
   """The gaze channel Gaze2Mask-Net is trained with, [B, S, S, 1] in [0, 1].
 
   "egnet" (the paper): the frozen EG-Net's prediction on the image, restricted to the
-  ground-truth instance mask (`sigmoid(E) * M`, no renormalisation, so the values are
-  those EG-Net gives the tracker at inference). "stream": the stream's own "gaze"
+  stream's "window" (`sigmoid(E) * W`, no renormalisation, so the values are those
+  EG-Net gives the tracker at inference): W is the ground-truth instance mask (the
+  paper), or the whole frame for the video frames of `input.video_window="frame"`
+  (`input_pipeline.streams.gaze2mask_stream`); the examples whose "from_egnet" is 0
+  (a click's or a box's map, `input.prompts`) keep the stream's "gaze". "stream": the
+  stream's own "gaze"
   field (a gaze-like map made from the mask, `input_pipeline.hotspot.mask_guidance`),
   for training Gaze2Mask-Net without an EG-Net.
   """
@@ -91,16 +96,17 @@ def gaze2mask_input(frozen, batch: Batch, *, egnet: nn.Module | None, gaze_sourc
     return batch["gaze"]
   if gaze_source != "egnet":
     raise ValueError(f"gaze_source must be one of {GAZE_SOURCES}, got {gaze_source!r}")
-  gaze = jax.nn.sigmoid(egnet.apply(frozen["egnet"], batch["image"], train=False))
-  return jax.lax.stop_gradient(gaze * batch["mask"])
+  gaze = jax.nn.sigmoid(egnet.apply(frozen["egnet"], batch["image"], train=False)) * batch["window"]
+  from_egnet = batch["from_egnet"][:, None, None, None] > 0.5
+  return jax.lax.stop_gradient(jnp.where(from_egnet, gaze, batch["gaze"]))
 
 
 def gaze2mask_loss(params, batch_stats, frozen, batch: Batch, rng, *, model: nn.Module,
                    egnet: nn.Module | None, gaze_source: str):
   """Gaze2Mask-Net: cross entropy of the predicted mask against the instance mask.
 
-  Batch: "image" [B, S, S, 3], "mask" [B, S, S, 1] binary, and "gaze" [B, S, S, 1]
-  (read only with gaze_source="stream").
+  Batch: "image" [B, S, S, 3], "mask" [B, S, S, 1] binary, "gaze" [B, S, S, 1],
+  "window" [B, S, S, 1] and "from_egnet" [B] (both read only with gaze_source="egnet").
   """
   gaze = gaze2mask_input(frozen, batch, egnet=egnet, gaze_source=gaze_source)
   logits, new_stats = _apply_train(model, params, batch_stats, rng, batch["image"], gaze)
@@ -183,6 +189,36 @@ def train_step(state: TrainState, batch: Batch, *, loss_fn: LossFn,
   new_state = state.replace(step=state.step + 1, params=params, batch_stats=new_stats,
                             opt_state=opt_state)
   return new_state, metrics
+
+
+def batch_statistics(state: TrainState, batch: Batch, *, loss_fn: LossFn, seed: int) -> Any:
+  """The batch-norm statistics of one batch, in training mode, with the state's
+  parameters (what precise BN averages): per layer, the value its running average
+  settles at when every step sees this batch.
+
+  A layer called K times in a step (K = 2 for WCS-Net's siamese encoder: template,
+  then search) updates its running average r to `m^K r + z`, where z sums the calls'
+  statistics b_k weighted `(1 - m) m^(K - k)` (momentum m,
+  `layers.BATCH_NORM_MOMENTUM`); it settles at `z / (1 - m^K)`, the b_k's weighted
+  mean (the statistic itself for K = 1). One pass from zeroed statistics gives z, one
+  from ones gives `m^K + z`; a layer the step never calls (m^K = 1) keeps its value.
+  The dropout key is the one of the state's step.
+
+  Returns:
+    A tree shaped like `state.batch_stats`.
+  """
+  rng = jax.random.fold_in(jax.random.PRNGKey(seed), state.step)
+  _, (_, from_zeros) = loss_fn(state.params, jax.tree.map(jnp.zeros_like, state.batch_stats),
+                               state.frozen, batch, rng)
+  _, (_, from_ones) = loss_fn(state.params, jax.tree.map(jnp.ones_like, state.batch_stats),
+                              state.frozen, batch, rng)
+
+  def settled(z, o, current):
+    kept = 1.0 - (o - z)  # 1 - m^K
+    called = kept > 0.5 * (1.0 - layers.BATCH_NORM_MOMENTUM)
+    return jnp.where(called, z / jnp.where(called, kept, 1.0), current)
+
+  return jax.tree.map(settled, from_zeros, from_ones, state.batch_stats)
 
 
 def make_loss_fn(network: str, model: nn.Module, *, egnet: nn.Module | None = None,

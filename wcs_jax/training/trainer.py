@@ -25,6 +25,12 @@ Resume priority, per network of the state:
   3. `config.backbone_init`: the encoder from an imported ImageNet backbone;
   4. scratch (Flax initialisers, `config.seed`).
 The optimiser state always starts afresh except in case 1.
+
+Precise BN (`config.precise_bn_batches` = N > 0): after the last update, the batch-norm
+statistics saved in the final checkpoint are the mean of N training batches'
+statistics under the final parameters, not the running averages (which a run of a
+few hundred steps leaves far from what its final parameters produce: evaluation mode
+would then not compute the function that was trained).
 """
 from __future__ import annotations
 
@@ -175,6 +181,9 @@ def _train_stage(config: ml_collections.ConfigDict, workdir: pathlib.Path, *,
       # step it has just dispatched.
       check(step - 1)
       pending.append((step, metrics))
+      if step == config.total_steps and config.get("precise_bn_batches", 0) > 0:
+        check(step)  # never recompute the statistics of a state whose loss was not finite
+        state = _precise_batch_norm(training, state, batches, config.precise_bn_batches)
       if step % config.checkpoint_every == 0 or step == config.total_steps:
         check(step)  # never save a state whose loss was not finite
         checkpointer.save(step, state, force=step == config.total_steps)
@@ -187,6 +196,24 @@ def _train_stage(config: ml_collections.ConfigDict, workdir: pathlib.Path, *,
   return result
 
 
+def _precise_batch_norm(training: "Training", state: steps.TrainState, batches: Iterator[Any],
+                        num_batches: int) -> steps.TrainState:
+  """Precise BN: the final state's batch-norm statistics replaced by their average over
+  the next `num_batches` training batches, computed with the final parameters.
+
+  The running averages (momentum 0.99) of a short run still carry their initial
+  values (0.99^200 = 13% after 200 steps) and statistics of parameters long gone,
+  so evaluation mode, which uses them, disagrees with training mode; their plain mean
+  under the final parameters does not.
+  """
+  total = None
+  for _ in range(num_batches):
+    stats = training.batch_statistics(state, next(batches))
+    total = stats if total is None else jax.tree.map(jnp.add, total, stats)
+  logging.info("precise BN: batch-norm statistics averaged over %d training batches", num_batches)
+  return state.replace(batch_stats=jax.tree.map(lambda t: t / num_batches, total))
+
+
 @dataclasses.dataclass(frozen=True)
 class Training:
   """What one stage's loop runs on (`build_training`).
@@ -197,11 +224,14 @@ class Training:
     state: the initial `TrainState` (resume priority 2-4; the loop restores 1), its
       optimizer and schedule bound into `train_step`.
     train_step: jitted `(state, batch) -> (state, metrics)`, donating the state.
+    batch_statistics: jitted `(state, batch) -> batch-norm statistics of the batch`
+      (`steps.batch_statistics`, for precise BN).
     network_configs: {network: model config} of every network the state holds.
   """
   data_sharding: jax.sharding.NamedSharding
   state: steps.TrainState
   train_step: Callable[[steps.TrainState, Any], tuple[steps.TrainState, dict]]
+  batch_statistics: Callable[[steps.TrainState, Any], Any]
   network_configs: dict[str, Any]
 
 
@@ -267,8 +297,10 @@ def build_training(config: ml_collections.ConfigDict, *, devices: list[jax.Devic
                         frozen_params=tuple(config.get("frozen_params", ()))),
       in_shardings=(replicated, data_sharding), out_shardings=(replicated, replicated),
       donate_argnums=0)
+  batch_statistics = jax.jit(functools.partial(steps.batch_statistics, loss_fn=loss_fn, seed=config.seed),
+                             in_shardings=(replicated, data_sharding), out_shardings=replicated)
   return Training(data_sharding=data_sharding, state=state, train_step=train_step,
-                  network_configs=network_configs)
+                  batch_statistics=batch_statistics, network_configs=network_configs)
 
 
 def _stream_batches(config: ml_collections.ConfigDict, start_step: int, *,
