@@ -38,6 +38,12 @@ def get_config(arg: str | None = None):
   config.input.gaze = "gaussian"
   config.input.gaze_sigma = 0.25
   config.input.weights = (1.0, 0.0)  # (SBD, DAVIS-2016 annotated frames): the paper's SBD only
+  # EG-Net's map on a video frame kept within the object ("mask", as SBD's instances)
+  # or whole ("frame": the input of the automatic start; input_pipeline/streams.py).
+  config.input.video_window = "mask"
+  # (click, box): fractions of examples whose gaze is the map the tracker makes from a
+  # click on the instance or from its bounding box; the paper: EG-Net's map only.
+  config.input.prompts = (0.0, 0.0)
   if arg == "synthetic":
     common.synthetic(config, steps=150, batch_size=8)
     config.gaze_source = "stream"

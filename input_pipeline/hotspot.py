@@ -18,6 +18,12 @@ object mask, in one of three modes:
 - "mask": the mask itself (uniform guidance over the object).
 
 The Gaussian's sigma is `sigma_scale * sqrt(area)`, so the spot scales with the object.
+
+A user's prompt, as the tracker turns it into Gaze2Mask-Net's input gaze
+(`wcs_jax.inference.first_frame`), made from the mask for training: `click_map`, a
+Gaussian at a pixel of the object of sigma `click_sigma * sqrt(H * W)`, not restricted
+(a click says nothing about where the object ends); `box_map`, the "gaussian" guidance
+of the object's bounding box, restricted to the box.
 All maps are `[H, W, 1]` float32 in [0, 1].
 """
 import tensorflow as tf
@@ -103,3 +109,24 @@ def mask_guidance(mask: tf.Tensor, mode: str, sigma_scale: float, key: tf.Tensor
     return gaussian_map(tf.shape(mask)[:2], centre, sigma) * mask
 
   return tf.cond(tf.reduce_any(mask > 0.5), spot, lambda: tf.zeros_like(mask))
+
+
+def click_map(mask: tf.Tensor, key: tf.Tensor, click_sigma: float) -> tf.Tensor:
+  """A click at a uniformly drawn pixel of a non-empty `[H, W, 1]` mask, as the tracker
+  makes its gaze: a Gaussian of sigma `click_sigma * sqrt(H * W)`, not restricted."""
+  shape = tf.shape(mask)[:2]
+  sigma = click_sigma * tf.sqrt(tf.cast(shape[0] * shape[1], tf.float32))
+  return gaussian_map(shape, random_point(mask, key), sigma)
+
+
+def box_map(mask: tf.Tensor, sigma_scale: float) -> tf.Tensor:
+  """The bounding box of a non-empty `[H, W, 1]` mask as the tracker makes a box's
+  gaze: the "gaussian" guidance of the box's interior (its centre pixel, sigma
+  `sigma_scale * sqrt(box area)`), zero outside the box."""
+  points = tf.where(mask[..., 0] > 0.5)
+  low, high = tf.reduce_min(points, axis=0), tf.reduce_max(points, axis=0)
+  shape = tf.shape(mask, out_type=tf.int64)
+  rows = (tf.range(shape[0]) >= low[0]) & (tf.range(shape[0]) <= high[0])
+  cols = (tf.range(shape[1]) >= low[1]) & (tf.range(shape[1]) <= high[1])
+  box = tf.cast(rows[:, None] & cols[None, :], tf.float32)[..., None]
+  return mask_guidance(box, "gaussian", sigma_scale)

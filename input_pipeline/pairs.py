@@ -66,6 +66,11 @@ class PairConfig:
       from its mask: one of `hotspot.GUIDANCE_MODES`. Their hotspot target is the peak
       region of that map; their hotspot loss weight l1 is 0.
     guidance_sigma: Gaussian sigma of that guidance, as a fraction of sqrt(mask area).
+    template_mask_noise: the template mask of a pair is dilated or eroded (equally
+      likely) by a radius drawn uniformly from 0 to `template_mask_noise * S` crop
+      pixels: the rough first-frame mask an automatic start or a click gives, so the
+      tracker learns to segment the object from an imprecise template. 0 (default):
+      the exact mask.
     augment: augmentation ranges (affine of static search crops, colour of all crops).
   """
   image_size: int = geometry.IMAGE_SIZE
@@ -80,6 +85,7 @@ class PairConfig:
   salicon_guidance: str = "gaze"
   guidance: str = "gaussian"
   guidance_sigma: float = geometry.GUIDANCE_SIGMA
+  template_mask_noise: float = 0.0
   augment: augment_lib.AugmentConfig = augment_lib.AugmentConfig()
 
   def __post_init__(self):
@@ -95,6 +101,9 @@ class PairConfig:
         raise ValueError(f"PairConfig.{name} = {getattr(self, name)}: expected a fraction in (0, 1]")
     if self.salicon_guidance not in ("gaze", "peak"):
       raise ValueError(f"PairConfig.salicon_guidance = {self.salicon_guidance!r}: expected 'gaze' or 'peak'")
+    if not 0 <= self.template_mask_noise < 0.5:
+      raise ValueError(f"PairConfig.template_mask_noise = {self.template_mask_noise}: expected a fraction "
+                       "of the crop side in [0, 0.5)")
     if self.guidance not in hotspot.GUIDANCE_MODES:
       raise ValueError(f"PairConfig.guidance = {self.guidance!r}: expected one of {hotspot.GUIDANCE_MODES}")
 
@@ -201,6 +210,20 @@ def _binary(x: tf.Tensor) -> tf.Tensor:
   return tf.cast(x > 0.5, tf.float32)
 
 
+def perturb_mask(mask: tf.Tensor, key: tf.Tensor, max_radius: int) -> tf.Tensor:
+  """A binary `[S, S, 1]` mask dilated (or, equally likely, eroded) by r 3 x 3 steps,
+  r uniform in {0, ..., max_radius} (`PairConfig.template_mask_noise`); an erosion
+  that would leave nothing keeps the mask."""
+  k_radius, k_sign = tf.unstack(tf.random.experimental.stateless_split(key, 2))
+  radius = tf.random.stateless_uniform([], k_radius, 0, max_radius + 1, dtype=tf.int32)
+  erode = tf.random.stateless_uniform([], k_sign) < 0.5
+  x = tf.where(erode, 1.0 - mask, mask)[None]
+  x = tf.while_loop(lambda i, _: i < radius,
+                    lambda i, y: (i + 1, tf.nn.max_pool2d(y, 3, 1, "SAME")), (0, x))[1][0]
+  x = tf.where(erode, 1.0 - x, x)
+  return tf.where(tf.reduce_any(x > 0.5), x, mask)  # never erode the object away
+
+
 def make_pair(template: Frame, search: Frame, affine: tf.Tensor, key: tf.Tensor,
               config: PairConfig) -> dict[str, tf.Tensor]:
   """Crop a template from `template` and a search region from `affine(search)`.
@@ -235,9 +258,13 @@ def make_pair(template: Frame, search: Frame, affine: tf.Tensor, key: tf.Tensor,
   s_image, s_mask, s_hotspot = crop([search.image, search.mask, search.hotspot], window, size, affine,
                                     [tf.reduce_mean(search.image, [0, 1]), 0.0, 0.0])
 
+  t_mask = _binary(t_mask)
+  if config.template_mask_noise > 0:  # its own key: the other draws stay those of a noise-free pair
+    t_mask = perturb_mask(t_mask, tf.random.experimental.stateless_fold_in(key, 7),
+                          int(round(config.template_mask_noise * size)))
   return {
       "template_image": augment_lib.colour_jitter(t_image, k_template_colour, config.augment),
-      "template_mask": _binary(t_mask),
+      "template_mask": t_mask,
       "template_hotspot": tf.clip_by_value(t_guidance, 0.0, 1.0),
       "search_image": augment_lib.colour_jitter(s_image, k_search_colour, config.augment),
       "search_mask": _binary(s_mask),

@@ -5,7 +5,7 @@ One public function per stage:
 | stage | function | sources (TFDS names) | yields, per host, batches of |
 |---|---|---|---|
 | EG-Net | `egnet_stream` | salicon (+ davis2016) | `image [B, S, S, 3]`, `gaze [B, S, S, 1]` |
-| Gaze2Mask-Net | `gaze2mask_stream` | sbd (+ davis2016) | `image`, `gaze`, `mask [B, S, S, 1]` |
+| Gaze2Mask-Net | `gaze2mask_stream` | sbd (+ davis2016) | `image`, `gaze`, `mask`, `window [B, S, S, 1]`, `from_egnet [B]` |
 | WCS-Net stage 1 | `stage1_stream` | salicon + duts | pairs (below) |
 | WCS-Net stage 2 | `stage2_stream` | davis2016 + salicon | pairs (below) |
 
@@ -146,6 +146,8 @@ def _video_frame(example: Example, key: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor
 
 
 _VIDEO_FEATURES = ("frames", "masks", "has_mask")
+# Where Gaze2Mask-Net's input keeps EG-Net's map on a video frame (`gaze2mask_stream`).
+VIDEO_WINDOWS = ("mask", "frame")
 
 
 def egnet_example(example: Example, key: tf.Tensor, *, image_size: int, flip: float) -> Example:
@@ -228,12 +230,13 @@ def _parts(entries: list[tuple[str, sources_lib.HostSource | tf.data.Dataset | N
 # ----------------------------------------------------------------------- Gaze2Mask-Net
 
 def gaze2mask_example(example: Example, key: tf.Tensor, *, image_size: int, flip: float, gaze: str,
-                      gaze_sigma: float) -> Example:
+                      gaze_sigma: float, prompts: tuple[float, float] = (0.0, 0.0),
+                      click_sigma: float = 0.05) -> Example:
   """An SBD example as a Gaze2Mask-Net example: one instance, drawn uniformly among the
   ids present (0 background and 255 void are never drawn; void pixels are not part of
   the mask), its mask, and a gaze map restricted to it: the example's own `gaze` map
   for `gaze="source"`, else one made from the mask (`hotspot.mask_guidance`)."""
-  k_instance, k_gaze, k_flip = tf.unstack(tf.random.experimental.stateless_split(key, 3))
+  k_instance, k_gaze, k_flip, k_prompt = tf.unstack(tf.random.experimental.stateless_split(key, 4))
   image = sources_lib.to_unit(sources_lib.decode_image(example["image"], 3))
   instances = tf.cast(sources_lib.decode_image(example["instances"], 1), tf.int32)
   ids, _ = tf.unique(tf.reshape(instances, [-1]))
@@ -247,35 +250,67 @@ def gaze2mask_example(example: Example, key: tf.Tensor, *, image_size: int, flip
     gaze_map = sources_lib.to_unit(sources_lib.decode_image(example["gaze"], 1)) * mask
   else:
     gaze_map = hotspot.mask_guidance(mask, gaze, gaze_sigma, k_gaze)
-  return _gaze2mask_maps(image, mask, gaze_map, k_flip, image_size, flip)
+  gaze_map, from_egnet = _prompt(mask, gaze_map, k_prompt, prompts, click_sigma, gaze_sigma)
+  return _gaze2mask_maps(image, mask, gaze_map, mask, from_egnet, k_flip, image_size, flip)
 
 
 def gaze2mask_video_example(example: Example, key: tf.Tensor, *, image_size: int, flip: float, gaze: str,
-                            gaze_sigma: float) -> Example:
+                            gaze_sigma: float, video_window: str = "mask",
+                            prompts: tuple[float, float] = (0.0, 0.0), click_sigma: float = 0.05) -> Example:
   """A video frame as a Gaze2Mask-Net example: the annotated object is the instance,
-  its gaze made from its mask (`hotspot.mask_guidance`; videos store no gaze map)."""
-  k_frame, k_gaze, k_flip = tf.unstack(tf.random.experimental.stateless_split(key, 3))
+  its gaze made from its mask (`hotspot.mask_guidance`; videos store no gaze map); its
+  window (`gaze2mask_stream`) the mask, or the whole frame for `video_window="frame"`."""
+  k_frame, k_gaze, k_flip, k_prompt = tf.unstack(tf.random.experimental.stateless_split(key, 4))
   image, mask = _video_frame(example, k_frame)
   gaze_map = hotspot.mask_guidance(mask, "gaussian" if gaze == "source" else gaze, gaze_sigma, k_gaze)
-  return _gaze2mask_maps(image, mask, gaze_map, k_flip, image_size, flip)
+  gaze_map, from_egnet = _prompt(mask, gaze_map, k_prompt, prompts, click_sigma, gaze_sigma)
+  window = tf.ones_like(mask) if video_window == "frame" else mask
+  return _gaze2mask_maps(image, mask, gaze_map, window, from_egnet, k_flip, image_size, flip)
 
 
-def _gaze2mask_maps(image, mask, gaze_map, key, image_size, flip) -> Example:
-  image, mask, gaze_map = _random_flip(
-      [_resize(image, image_size), _resize(mask, image_size), _resize(gaze_map, image_size)], key, flip)
+def _prompt(mask, gaze_map, key, prompts, click_sigma, box_sigma) -> tuple[tf.Tensor, tf.Tensor]:
+  """(gaze, from_egnet): with probability `prompts[0]` a click's map, `prompts[1]` a
+  box's (`hotspot.click_map`, `hotspot.box_map`), and `from_egnet` 0; otherwise
+  `gaze_map` unchanged and `from_egnet` 1. An empty mask keeps `gaze_map`."""
+  if not any(prompts):
+    return gaze_map, tf.constant(1.0)
+  draw = tf.random.stateless_uniform([], key)
+  k_click = tf.random.experimental.stateless_fold_in(key, 1)
+  nonempty = tf.reduce_any(mask > 0.5)
+  click = nonempty & (draw < prompts[0])
+  box = nonempty & ~click & (draw < prompts[0] + prompts[1])
+  gaze_map = tf.case([(click, lambda: hotspot.click_map(mask, k_click, click_sigma)),
+                      (box, lambda: hotspot.box_map(mask, box_sigma))], default=lambda: gaze_map)
+  return gaze_map, 1.0 - tf.cast(click | box, tf.float32)
+
+
+def _gaze2mask_maps(image, mask, gaze_map, window, from_egnet, key, image_size, flip) -> Example:
+  image, mask, gaze_map, window = _random_flip(
+      [_resize(image, image_size), _resize(mask, image_size), _resize(gaze_map, image_size),
+       _resize(window, image_size)], key, flip)
   mask = tf.cast(mask > 0.5, tf.float32)
-  return {"image": tf.clip_by_value(image, 0.0, 1.0), "gaze": tf.clip_by_value(gaze_map, 0.0, 1.0) * mask,
-          "mask": mask}
+  # A map made from the mask stays exactly within the resized mask; a prompt's does not.
+  restrict = tf.maximum(mask, 1.0 - from_egnet)
+  return {"image": tf.clip_by_value(image, 0.0, 1.0), "gaze": tf.clip_by_value(gaze_map, 0.0, 1.0) * restrict,
+          "mask": mask, "window": tf.cast(window > 0.5, tf.float32), "from_egnet": from_egnet}
 
 
 def gaze2mask_stream(sbd: sources_lib.HostSource | tf.data.Dataset,
                      davis2016: sources_lib.HostSource | tf.data.Dataset | None = None, *,
                      weights: tuple[float, float] = (1.0, 0.0), global_batch_size: int = 32,
                      image_size: int = 320, flip: float = 0.5, gaze: str = "gaussian", gaze_sigma: float = 0.25,
-                     seed: int = 0, start_step: int = 0, shuffle_buffer: int = 1024,
+                     video_window: str = "mask", prompts: tuple[float, float] = (0.0, 0.0),
+                     click_sigma: float = 0.05, seed: int = 0, start_step: int = 0, shuffle_buffer: int = 1024,
                      process_index: int | None = None, process_count: int | None = None) -> tf.data.Dataset:
-  """Gaze2Mask-Net training batches: `image [B, S, S, 3]`, `gaze`, `mask [B, S, S, 1]` from
-  SBD (and annotated video frames).
+  """Gaze2Mask-Net training batches: `image [B, S, S, 3]`, `gaze`, `mask`, `window [B, S,
+  S, 1]`, `from_egnet [B]` from SBD (and annotated video frames).
+
+  `window` is where the trainer keeps EG-Net's prediction when it makes the input gaze
+  from it (`wcs_jax.training.steps.gaze2mask_input`): the instance mask (the paper's
+  "EG-Net prediction restricted to the instance"), or for video frames with
+  `video_window="frame"` the whole frame: a video's annotated object is its salient
+  one, so EG-Net's unrestricted map of the frame, what the automatic start gives
+  Gaze2Mask-Net at inference, should give that object.
 
   Args:
     sbd: SBD examples (`image`, `instances`; and `gaze` for `gaze="source"`).
@@ -287,6 +322,12 @@ def gaze2mask_stream(sbd: sources_lib.HostSource | tf.data.Dataset,
       instance mask, one of `hotspot.GUIDANCE_MODES` (see the module docstring). Video
       frames have no stored gaze: "source" makes theirs with "gaussian".
     gaze_sigma: the Gaussian sigma of those as a fraction of sqrt(instance area).
+    video_window: "mask" or "frame", the window of the video frames (above).
+    prompts: (click, box) fractions of examples whose gaze is the map the tracker
+      makes from a user's click at a random pixel of the instance (sigma `click_sigma
+      * sqrt(H * W)`) or from its bounding box (`hotspot.click_map`, `box_map`); their
+      `from_egnet` is 0, so a trainer holding an EG-Net keeps them instead of making
+      the gaze from EG-Net. The paper: (0, 0).
     image_size, flip, seed, start_step, shuffle_buffer, process_index, process_count:
       as `egnet_stream`.
 
@@ -297,9 +338,14 @@ def gaze2mask_stream(sbd: sources_lib.HostSource | tf.data.Dataset,
     raise ValueError(f"gaze={gaze!r}: expected 'source' or one of {hotspot.GUIDANCE_MODES}")
   hosts = sources_lib.resolve_hosts(process_index, process_count)
   required = ("image", "instances", "gaze") if gaze == "source" else ("image", "instances")
-  kwargs = dict(image_size=image_size, flip=flip, gaze=gaze, gaze_sigma=gaze_sigma)
+  if video_window not in VIDEO_WINDOWS:
+    raise ValueError(f"video_window={video_window!r}: expected one of {VIDEO_WINDOWS}")
+  if len(prompts) != 2 or min(prompts) < 0 or sum(prompts) > 1:
+    raise ValueError(f"prompts={tuple(prompts)}: expected (click, box) fractions >= 0 summing to <= 1")
+  kwargs = dict(image_size=image_size, flip=flip, gaze=gaze, gaze_sigma=gaze_sigma, prompts=tuple(prompts),
+                click_sigma=click_sigma)
   make = lambda example, key: gaze2mask_example(example, key, **kwargs)
-  make_video = lambda example, key: gaze2mask_video_example(example, key, **kwargs)
+  make_video = lambda example, key: gaze2mask_video_example(example, key, video_window=video_window, **kwargs)
   parts = _parts([("sbd", sbd, required, make, weights[0]),
                   ("davis2016", davis2016, _VIDEO_FEATURES, make_video, weights[1])], hosts)
   return _host_stream(parts, stream="gaze2mask", hosts=hosts, global_batch_size=global_batch_size, seed=seed,

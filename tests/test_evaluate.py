@@ -432,3 +432,28 @@ def test_greyscale_encodings(tmp_path):
   (tmp_path / "text.png").write_text("not an image")
   with pytest.raises(mask_io.MaskFormatError, match="text.png"):
     mask_io.read_binary_mask(tmp_path / "text.png")
+
+
+def test_first_frame_links_cli(tiny_run, tmp_path, capsys):
+  """`python -m wcs_jax.evaluation.first_frame`: every link scored on each first frame
+  (random weights: any IoU, but in [0, 1] and the same as the per-frame table), EG-Net's
+  NSS/CC on the SALICON layout, the JSON written; a first frame without ground truth is
+  named before the run loads."""
+  from wcs_jax.evaluation import first_frame as first_frame_evaluation
+  root = synthetic.write("davis2016", tmp_path / "DAVIS", 4, size=(64, 48), num_frames=1)
+  salicon = synthetic.write("salicon", tmp_path / "SALICON", 4, size=(64, 48))
+  output = tmp_path / "out/first_frame.json"
+  first_frame_evaluation.main(["--workdir", str(tiny_run), "--data-dir", str(root), "--split", "train",
+                               "--salicon-dir", str(salicon), "--output", str(output)])
+  assert "EG-Net gaze on 1 SALICON images" in capsys.readouterr().out
+  report = json.loads(output.read_text())
+  assert report["frames"] == 3 and report["gaze"]["images"] == 1
+  for mode in first_frame_evaluation.MODES:
+    ious = [row[mode] for row in report["per_frame"].values()]
+    assert all(0 <= v <= 1 for v in ious) and report[mode]["mean"] == pytest.approx(np.mean(ious))
+  first = sorted((root / "Annotations/480p").iterdir())[0]
+  for png in first.iterdir():
+    png.unlink()
+  with pytest.raises((ValueError, FileNotFoundError), match=first.name):
+    first_frame_evaluation.main(["--workdir", str(tmp_path / "no-run"), "--data-dir", str(root),
+                                 "--split", "train"])

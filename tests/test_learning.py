@@ -1,6 +1,7 @@
 """Learning, for real: the smoke chain, shortened (`configs/smoke.py:short`), trained
 from scratch by the user's command, gives a tracker that follows synthetic videos it
-never saw.
+never saw, and first-frame networks that find their objects (automatically, from a
+click, from a box) on first frames they never saw.
 
 The full chain (`configs/smoke.py`) is held to J >= 0.8 by
 tests/test_tracker.py::test_smoke_trained_tracker_follows_held_out_synthetic_videos
@@ -16,6 +17,7 @@ import sys
 import numpy as np
 
 from wcs_jax.inference.tracker import Tracker
+from wcs_jax.evaluation import first_frame as first_frame_evaluation
 from wcs_jax.evaluation import pairs as pair_evaluation
 
 import tracking_testing
@@ -32,7 +34,18 @@ def test_short_smoke_chain_learns_to_track_held_out_videos(tmp_path):
                        text=True, timeout=TIMEOUT_S)
   assert run.returncode == 0, run.stderr[-3000:]
   pairs = pair_evaluation.evaluate_pairs(tmp_path, num_pairs=64)
-  scores = tracking_testing.held_out_tracking_j(Tracker.from_workdir(tmp_path))
+  tracker = Tracker.from_workdir(tmp_path)
+  scores = tracking_testing.held_out_tracking_j(tracker)
   print(f"held-out pair mask IoU {pairs['mask_iou']:.3f}, tracking J {np.mean(scores):.3f}")
+  # The first-frame module with trained weights, link by link, on 32 held-out first frames.
+  report = first_frame_evaluation.evaluate_first_frames(tracker, tracking_testing.held_out_first_frames())
+  print(first_frame_evaluation.format_report(report))
   assert pairs["mask_iou"] >= 0.5, pairs
   assert np.mean(scores) >= 0.5, np.round(scores, 2)
+  # Bars under what this 64 x 64 chain gives (docs/first_frame.md), far above what the
+  # first-frame networks gave before precise BN (auto 0.00, click 0.29, box 0.20 at 96 x 96).
+  # Issue 18 asks for IoU >= 0.7 (auto) and >= 0.8 (click, box) on most frames: not met yet.
+  assert report["peak_on_object"] >= 0.8, report["peak_on_object"]
+  assert report["auto"]["mean"] >= 0.45 and report["fallback"]["auto"] <= 2, (report["auto"], report["fallback"])
+  assert report["click"]["mean"] >= 0.5, report["click"]
+  assert report["box"]["mean"] >= 0.55, report["box"]

@@ -238,3 +238,33 @@ def test_video_affine_applies_to_the_search_frame_only():
                              pairs.PairConfig(**base, video_affine=True, augment=flip_only))
   np.testing.assert_array_equal(flipped["template_mask"].numpy(), plain["template_mask"].numpy())
   np.testing.assert_array_equal(flipped["search_mask"].numpy(), plain["search_mask"].numpy()[:, ::-1])
+
+
+def test_template_mask_noise_dilates_or_erodes_by_at_most_the_radius():
+  """PairConfig.template_mask_noise: a 20 x 12 box in a 64 x 64 crop becomes the box
+  grown or shrunk by r pixels on every side (3 x 3 steps: a square structuring element),
+  0 <= r <= 0.1 * 64 = 6; both kinds occur; a 2 x 2 box is never eroded away; the other
+  fields of a pair are those of the noise-free pair."""
+  box = np.zeros([S, S, 1], np.float32)
+  box[20:32, 10:30] = 1
+  kinds = set()
+  for seed in range(24):
+    out = pairs.perturb_mask(tf.constant(box), sampling.make_key(seed), 6).numpy()
+    grown = 10 - _bbox(out)[0]  # r for a dilation, -r for an erosion
+    assert -6 <= grown <= 6
+    assert _bbox(out) == (10 - grown, 20 - grown, 30 + grown, 32 + grown)
+    assert out.sum() == (20 + 2 * grown) * (12 + 2 * grown)  # the whole grown or shrunk box
+    kinds.add("dilated" if grown > 0 else "eroded" if grown < 0 else "exact")
+  assert {"dilated", "eroded"} <= kinds
+  tiny = np.zeros([S, S, 1], np.float32)
+  tiny[5:7, 5:7] = 1
+  for seed in range(8):
+    assert pairs.perturb_mask(tf.constant(tiny), sampling.make_key(seed), 6).numpy().sum() >= 4
+  frame = _frame(_box_mask(40, 30, 80, 50))
+  exact = pairs.static_pair(frame, sampling.make_key(3), pairs.PairConfig(image_size=S))
+  noisy = pairs.static_pair(frame, sampling.make_key(3), pairs.PairConfig(image_size=S, template_mask_noise=0.1))
+  for key in exact:
+    if key != "template_mask":
+      np.testing.assert_array_equal(exact[key], noisy[key])
+  with pytest.raises(ValueError, match="template_mask_noise = 0.6"):
+    pairs.PairConfig(template_mask_noise=0.6)

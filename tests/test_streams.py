@@ -110,6 +110,37 @@ def test_gaze2mask_stream_one_instance_without_void():
   assert np.all(masks[picked_disc][:, 15, 24, 0] == 0)  # void ring (radius 8..9) is not in the mask
   assert np.all(gazes[masks == 0] == 0)
   assert np.all(gazes.max(axis=(1, 2, 3)) > 0.8)
+  np.testing.assert_array_equal(np.concatenate([b["window"] for b in batches]), masks)  # the paper's E * M
+
+
+def test_gaze2mask_stream_prompts_are_the_trackers_click_and_box_maps():
+  """input.prompts = (0.25, 0.25): about half the examples carry a click's map (an
+  unrestricted Gaussian of sigma 0.05 * sqrt(H * W) peaking on the instance) or a box's
+  (zero outside the instance's bounding box, non-zero over all of it), from_egnet 0;
+  the rest the mask's gaze, from_egnet 1."""
+  batches = _take(streams.gaze2mask_stream(sbd_like(4), global_batch_size=16, image_size=H, flip=0.0,
+                                           prompts=(0.25, 0.25), process_index=0, process_count=1), 4)
+  kinds = {"click": 0, "box": 0, "egnet": 0}
+  for batch in batches:
+    for gaze, mask, from_egnet in zip(batch["gaze"][..., 0], batch["mask"][..., 0], batch["from_egnet"]):
+      ys, xs = np.nonzero(mask)
+      outside = gaze[mask == 0]
+      peak = np.unravel_index(np.argmax(gaze), gaze.shape)
+      assert mask[peak] == 1
+      if from_egnet == 1:
+        kinds["egnet"] += 1
+        assert np.all(outside == 0)
+      elif np.all(gaze[ys.min():ys.max() + 1, xs.min():xs.max() + 1] > 0) and outside.max() > 0 and (
+          gaze[:ys.min()].max(initial=0) == 0 and gaze[ys.max() + 1:].max(initial=0) == 0):
+        kinds["box"] += 1
+      else:
+        kinds["click"] += 1
+        # Not restricted: the Gaussian of sigma 0.05 * 40 = 2 px is 0.6 at 1 sigma from its peak.
+        ring = gaze[max(peak[0] - 2, 0):peak[0] + 3, max(peak[1] - 2, 0):peak[1] + 3]
+        assert gaze[peak] > 0.99 and ring.min() > 0.1
+  assert kinds["click"] >= 6 and kinds["box"] >= 6 and kinds["egnet"] >= 16, kinds
+  with pytest.raises(ValueError, match=r"prompts=\(0.8, 0.5\): expected"):
+    streams.gaze2mask_stream(sbd_like(2), prompts=(0.8, 0.5), process_index=0, process_count=1)
 
 
 def test_gaze2mask_stream_precomputed_gaze_restricted_to_the_instance():
@@ -141,6 +172,13 @@ def test_first_frame_streams_learn_from_annotated_video_frames():
     # The disc of radius 5 (~81 px at 40 x 56), resized to 40 x 40: ~58 px.
     assert np.all((areas > 40) & (areas < 80)), areas
     assert np.all(batch["gaze"][batch["mask"] == 0] == 0)
+    np.testing.assert_array_equal(batch["window"], batch["mask"])  # video_window="mask": as SBD
+  frame = _take(streams.gaze2mask_stream(sbd_like(2), davis_like(3), weights=(0.0, 1.0), global_batch_size=8,
+                                         image_size=H, flip=0.0, video_window="frame", process_index=0,
+                                         process_count=1), 1)[0]
+  assert np.all(frame["window"] == 1) and np.all(frame["gaze"][frame["mask"] == 0] == 0)
+  with pytest.raises(ValueError, match="video_window='box': expected one of"):
+    streams.gaze2mask_stream(sbd_like(2), davis_like(3), video_window="box", process_index=0, process_count=1)
   # Mixed with the images' own source at the given weights; a weight-0 source may be absent.
   mixed = _take(streams.egnet_stream(salicon_like(4, channel=0), davis_like(3), weights=(1.0, 1.0),
                                      global_batch_size=16, image_size=S, flip=0.0, process_index=0,
@@ -302,13 +340,13 @@ def built_data_dir(tmp_path_factory) -> str:
 def test_stage_streams_on_built_synthetic_data(built_data_dir, stage):
   batch = _take(streams.stage_stream(stage, built_data_dir, global_batch_size=4, image_size=S, process_index=1,
                                      process_count=2), 1)[0]
-  expected = {"egnet": {"image", "gaze"}, "gaze2mask": {"image", "gaze", "mask"}}.get(
+  expected = {"egnet": {"image", "gaze"}, "gaze2mask": {"image", "gaze", "mask", "window", "from_egnet"}}.get(
       stage, {"template_image", "template_mask", "template_hotspot", "search_image", "search_mask",
               "search_hotspot", "l1", "l2"})
   assert set(batch) == expected
   for key, value in batch.items():
     assert value.dtype == np.float32 and value.shape[0] == 2
-    if key not in ("l1", "l2"):
+    if key not in ("l1", "l2", "from_egnet"):
       assert value.shape[1:3] == (S, S) and 0.0 <= value.min() and value.max() <= 1.0
   if stage == "stage1":
     np.testing.assert_array_equal(batch["l1"] + batch["l2"], 1.0)  # every object found: one of the two

@@ -272,6 +272,41 @@ def test_frames_of_another_size_and_empty_videos_are_errors():
 
 # ------------------------------------------------------------------ the JAX networks (random weights)
 
+class EmptyMaskBackend(ColourBackend):
+  """First-frame networks that fail: a gaze pyramid peaking at (20, 30) of the 48 x 48
+  frame (value 1 - d / 16, so its half-maximum region is the disc of radius 8) and a
+  lower bump elsewhere, and a Gaze2Mask-Net that returns an empty mask."""
+  has_first_frame_networks = True
+
+  def gaze(self, image):
+    assert image.shape == (1, 48, 48, 3)
+    ys, xs = np.mgrid[:48, :48]
+    pyramid = np.maximum(1 - np.hypot(xs - 20, ys - 30) / 16, 0)
+    bump = 0.9 * (np.hypot(xs - 40, ys - 8) <= 3)
+    return np.maximum(pyramid, bump)[None].astype(np.float32)
+
+  def gaze_to_mask(self, image, gaze):
+    return np.zeros(image.shape[:3], np.float32)
+
+
+def test_automatic_fallback_is_object_sized_and_reported_on_the_console(tmp_path, capsys):
+  """An empty Gaze2Mask-Net output falls back to the gaze peak's half-maximum region
+  inside the disc a click at the peak would fall back to (radius 2 * 0.05 * sqrt(48 * 48)
+  = 4.8 px here), says so on stderr and in tracklets.json."""
+  from wcs_jax.inference import session
+  frames, _ = disc_video([(20, 30)] * 3, [6] * 3, width=48, height=48)
+  tracker = Tracker(EmptyMaskBackend(), TrackerConfig(image_size=48))
+  (obj,) = tracker.initialise(frames[0], "auto")
+  ys, xs = np.mgrid[:48, :48]
+  np.testing.assert_array_equal(obj.mask, np.hypot(xs - 20, ys - 30) <= 4.8)
+  assert obj.fallback and obj.mask.sum() < 0.03 * 48 * 48
+  session.track_to_folder(tracker, frames, tmp_path, overlay_video=False, progress=False, label="sequence s")
+  err = capsys.readouterr().err
+  assert "warning: sequence s: object 1 (auto): the first-frame networks gave an empty mask" in err
+  tracklets = json.loads((tmp_path / "tracklets.json").read_text())
+  assert tracklets["objects"][0]["fallback"] is True
+
+
 def test_jax_tracker_from_the_first_ground_truth_mask(tiny_backend, blackswan):
   frames, first_mask = blackswan
   results = list(Tracker(tiny_backend, TrackerConfig(image_size=SIZE)).track(frames, "mask", mask=first_mask))

@@ -68,3 +68,17 @@ def held_out_tracking_j(tracker, seeds=HELD_OUT_SEEDS, num_frames: int = 24) -> 
     scores += [segmentation.region_similarity(m, r.mask == 1)
                for r, m in zip(results[1:-1], video.masks[1:-1, 0])]
   return scores
+
+
+# First frames of render_video's own seeds, apart from HELD_OUT_SEEDS and the training layouts'.
+FIRST_FRAME_SEEDS = tuple(range(1000, 1032))
+
+
+def held_out_first_frames(seeds=FIRST_FRAME_SEEDS):
+  """`wcs_jax.evaluation.first_frame.FirstFrame`s of held-out synthetic videos (160 x 120)."""
+  from wcs_jax.evaluation import first_frame as first_frame_eval  # pylint: disable=import-outside-toplevel
+  frames = []
+  for seed in seeds:
+    video = synthetic.render_video(seed, 1, size=(160, 120))
+    frames.append(first_frame_eval.FirstFrame(f"seed-{seed}", video.frames[0], video.masks[0, 0]))
+  return frames

@@ -171,7 +171,7 @@ def _examples_from_json(path: pathlib.Path, tag: str) -> Iterator[tuple[str, dic
     yield image_path.stem, _example(image_path, image, image_points, gaze=None)
 
 
-def _mat_fixations(path: pathlib.Path) -> np.ndarray:
+def mat_fixations(path: pathlib.Path) -> np.ndarray:
   """`[N, 2]` 0-based (x, y) fixations of all workers in a 2017 .mat file."""
   try:
     gaze = scipy.io.loadmat(path)["gaze"]
@@ -198,4 +198,4 @@ def _examples_from_folders(root: pathlib.Path, folder: str) -> Iterator[tuple[st
       gaze = reading.read_grey(map_path, f"the gaze map of {image_path}")
       reading.check_same_size(map_path, (gaze.shape[1], gaze.shape[0]), image_path,
                               image.size, what="gaze map")
-    yield image_path.stem, _example(image_path, image, _mat_fixations(mat), gaze)
+    yield image_path.stem, _example(image_path, image, mat_fixations(mat), gaze)

@@ -62,6 +62,12 @@ def first_frame_prompt(sequence: layouts.VideoSequence, init: str) -> dict[str, 
   if not mask.any():
     raise ValueError(f"--init {init}: the ground truth of the first frame of sequence {sequence.name} "
                      f"({', '.join(map(str, first.annotations))}) is empty")
+  return prompt_from_mask(mask, init)
+
+
+def prompt_from_mask(mask: np.ndarray, init: str) -> dict[str, Any]:
+  """`first_frame_prompt`'s prompt of `init` ("mask", "click" or "box") from a
+  non-empty `[H, W]` bool ground-truth mask."""
   if init == "mask":
     return {"mask": mask}
   if init == "box":
@@ -109,7 +115,8 @@ def track_sequences(tracker: Tracker, sequences: Sequence[layouts.VideoSequence]
     with tempfile.TemporaryDirectory(dir=tracks_dir, prefix=f".{sequence.name}.") as scratch:
       summary = session.track_to_folder(
           tracker, (read_image(frame.image) for frame in sequence.frames), scratch,
-          init=init, total=len(sequence.frames), overlay_video=False, **prompts[sequence.name])
+          init=init, total=len(sequence.frames), overlay_video=False, label=f"sequence {sequence.name}",
+          **prompts[sequence.name])
       for index, frame in enumerate(sequence.frames):
         os.replace(pathlib.Path(scratch) / "masks" / f"{index:05d}.png",
                    sequence_dir / f"{frame.name}.png")

@@ -24,8 +24,11 @@ guidance map E (what its hotspot branch is guided by), both at frame size. Four 
   nearest its centroid, sigma `guidance_sigma * sqrt(area)`, restricted to the mask).
 
 Recovery, when the networks return an empty mask (documented fallback, reported in
-`InitialObject.fallback`): auto, the peak region of E (E >= half its maximum); click,
-the disc of radius 2 sigma around the click; box, the ellipse inscribed in the box.
+`InitialObject.fallback`, in tracklets.json and on the console): auto, the part of the
+peak region of E (E >= half its maximum, the connected piece holding the maximum) that
+lies inside the disc a click at the peak would fall back to (object-sized: at most
+3% of the frame at the default click sigma); click, the disc of radius 2 sigma around
+the click; box, the ellipse inscribed in the box.
 Bad prompts (a click outside the frame, a box of zero area after clipping to the
 frame, an empty or wrongly sized mask) raise `InitialisationError` naming the flag.
 """
@@ -41,6 +44,10 @@ from wcs_jax.inference import crops
 from wcs_jax.inference.backend import Backend
 
 INITS = ("auto", "click", "box", "mask")
+# What each prompt falls back to when the networks give an empty mask (module docstring).
+FALLBACKS = {"auto": "the peak region of EG-Net's gaze map, at most a click's fallback disc",
+             "click": "the disc of radius 2 click sigmas around the click",
+             "box": "the ellipse inscribed in the box"}
 # Where the networks give an empty mask, the fallback disc around a click has this
 # radius, in click sigmas.
 CLICK_FALLBACK_RADIUS = 2.0
@@ -166,8 +173,12 @@ def from_mask(label_map: np.ndarray, width: int, height: int, sigma_scale: float
   return objects
 
 
-def automatic(frame: np.ndarray, backend: Backend) -> InitialObject:
-  """The most salient object: EG-Net, then Gaze2Mask-Net, on the whole frame."""
+def automatic(frame: np.ndarray, backend: Backend, click_sigma: float = 0.05) -> InitialObject:
+  """The most salient object: EG-Net, then Gaze2Mask-Net, on the whole frame.
+
+  `click_sigma` sizes the fallback (module docstring): the region of the gaze map
+  around its peak, inside the disc a click at the peak would fall back to.
+  """
   height, width = frame.shape[:2]
   image = network_input(frame, backend.image_size)
   gaze = backend.gaze(image)
@@ -176,7 +187,10 @@ def automatic(frame: np.ndarray, backend: Backend) -> InitialObject:
   prob_frame = _to_frame(prob, width, height)
   fallback = not (prob_frame >= 0.5).any()
   if fallback:
-    prob_frame = (gaze_frame >= 0.5 * gaze_frame.max()).astype(np.float32)
+    peak_y, peak_x = np.unravel_index(np.argmax(gaze_frame), gaze_frame.shape)
+    region = _component_at(gaze_frame >= 0.5 * gaze_frame[peak_y, peak_x], int(peak_x), int(peak_y))
+    radius = CLICK_FALLBACK_RADIUS * click_sigma * np.sqrt(width * height)
+    prob_frame = (region & _disc(peak_x, peak_y, radius, width, height)).astype(np.float32)
   return InitialObject(prob_frame, gaze_frame * (prob_frame >= 0.5), ("auto",), fallback)
 
 

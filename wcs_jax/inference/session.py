@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
+from wcs_jax.inference import first_frame as first_frame_lib
 from wcs_jax.inference import outputs
 from wcs_jax.inference.tracker import Tracker
 
@@ -51,7 +53,7 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], output: str 
                     boxes: Sequence[Sequence[float]] | None = None, mask: np.ndarray | None = None,
                     fps: float | None = None, total: int | None = None, max_frames: int | None = None,
                     overlay_video: bool = True, progress: bool = True,
-                    on_frame: Callable[[int], None] | None = None) -> Summary:
+                    on_frame: Callable[[int], None] | None = None, label: str = "") -> Summary:
   """Tracks `frames` and writes the outputs (`outputs` module) into `output`.
 
   Args:
@@ -65,6 +67,7 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], output: str 
     overlay_video: write overlay.mp4.
     progress: show a tqdm progress bar (frames/s) on stderr.
     on_frame: called with each frame's index once it is written (e.g. to sample memory).
+    label: names the video in console messages (e.g. "sequence blackswan").
 
   Returns:
     The run's `Summary`.
@@ -82,6 +85,7 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], output: str 
         if writer is None:
           height, width = result.frame.shape[:2]
           writer = outputs.OutputWriter(output, width, height, fps, result.prompts, overlay_video)
+          _report_fallbacks(result.prompts, label)
         writer.write(result.index, result.frame, result.mask, result.hotspot, result.objects)
         now = time.perf_counter()
         if result.index == 0:
@@ -104,3 +108,13 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], output: str 
   tracked = max(count - 1, 1)
   return Summary(frames=count, seconds=time.perf_counter() - start, first_frame=first_frame,
                  **{k: v / tracked for k, v in seconds.items()})
+
+
+def _report_fallbacks(prompts: Sequence[dict], label: str) -> None:
+  """One console line (stderr) per object whose first-frame mask is a fallback."""
+  for number, entry in enumerate(prompts, start=1):
+    if entry["fallback"]:
+      kind = entry["prompt"][0]
+      print(f"warning: {label + ': ' if label else ''}object {number} ({kind}): the first-frame networks "
+            f"gave an empty mask; it starts from {first_frame_lib.FALLBACKS[kind]} (\"fallback\": true in "
+            "tracklets.json)", file=sys.stderr)

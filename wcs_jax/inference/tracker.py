@@ -224,7 +224,7 @@ class Tracker:
           f"--init {init} needs EG-Net and Gaze2Mask-Net, which this run does not hold; "
           "initialise from a mask (--mask PNG) or track with a run whose chain trained them")
     if init == "auto":
-      return [first_frame.automatic(frame, self.backend)]
+      return [first_frame.automatic(frame, self.backend, self.config.click_sigma)]
     if init == "click":
       return first_frame.from_clicks(frame, self.backend, first_frame.check_clicks(clicks, width, height),
                                      self.config.click_sigma)

@@ -49,7 +49,9 @@ def stream_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
   if config.stage == "egnet":
     return {"flip": inp.flip, **weights, **({"gaze_sigma": inp.gaze_sigma} if "gaze_sigma" in inp else {})}
   if config.stage == "gaze2mask":
-    return {"flip": inp.flip, "gaze": inp.gaze, "gaze_sigma": inp.gaze_sigma, **weights}
+    return {"flip": inp.flip, "gaze": inp.gaze, "gaze_sigma": inp.gaze_sigma,
+            "video_window": inp.get("video_window", "mask"), "prompts": tuple(inp.get("prompts", (0.0, 0.0))),
+            **weights}
   fields = inp.pairs.to_dict()
   fields["augment"] = augment.AugmentConfig(**fields["augment"])
   return {"weights": tuple(inp.weights),
