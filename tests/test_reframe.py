@@ -1,5 +1,6 @@
 """Video reframing: targets, camera path guarantees, rendering, and tools/reframe.py end
 to end on a synthetic video and on DAVIS-2016 ground truth."""
+import csv
 import json
 import pathlib
 import sys
@@ -353,7 +354,7 @@ def test_cli_errors_for_video_input(synthetic_clip, tmp_path):
   for mask in sorted((root / "masks").glob("*.png"))[:-1]:
     (masks / mask.name).write_bytes(mask.read_bytes())
   base = ["--input", str(root / "clip.mp4"), "--output", str(tmp_path / "o.mp4")]
-  with pytest.raises(SystemExit, match="more frames than the camera path's 39"):
+  with pytest.raises(SystemExit, match="masks: 39 masks for 40 frames"):
     reframe.main(base + ["--masks-dir", str(masks)])
   missing = r"masks: no hotspot map named 00039\.\* for mask .*00039.png"
   with pytest.raises(SystemExit, match=missing):
@@ -367,7 +368,7 @@ def test_cli_on_davis_ground_truth(shared_data, tmp_path, capsys, aspect, size, 
   output = tmp_path / "blackswan.mp4"
   argv = ["--input", str(davis / "JPEGImages/480p/blackswan"),
           "--masks-dir", str(davis / "Annotations/480p/blackswan"),
-          "--aspect", aspect, "--output", str(output), "--no-debug"]
+          "--aspect", aspect, "--output", str(output), "--no-debug", "--strategy", "follow"]
   reframe.main(argv + (["--size", size] if size else []))
   info, frames = _read_video(output)
   assert (info.width, info.height, len(frames)) == (*expected, 50)
@@ -419,7 +420,7 @@ def test_cli_workdir_tracks_from_a_click(tiny_run, tmp_path, capsys):
   output = tmp_path / "out" / "clip_9x16.mp4"
   reframe.main(["--input", str(tmp_path / "clip.mp4"), "--workdir", str(tiny_run),
                 "--click", f"{click[0]:g},{click[1]:g}", "--aspect", "9:16",
-                "--output", str(output)])
+                "--strategy", "follow", "--output", str(output)])
   assert "8 frames 96x64 -> 36x64" in capsys.readouterr().out
   info, frames = _read_video(output)
   assert (info.width, info.height, len(frames)) == (36, 64, 8)
@@ -431,3 +432,199 @@ def test_cli_workdir_tracks_from_a_click(tiny_run, tmp_path, capsys):
   # The first frame's object is the clicked one (its component, or a disc around the
   # click), so the first target lies near the click.
   assert np.hypot(*np.subtract(path["frames"][0]["target"], click)) < 16
+
+
+# ------------------------------------------- shots, strategies, audio, batch, keyframes
+
+from test_video_io import probe, write_source  # noqa: E402
+from wcs_jax.reframing import keyframes  # noqa: E402
+from wcs_jax.reframing.render import letterbox  # noqa: E402
+from wcs_jax.reframing.shots import ShotDetector  # noqa: E402
+from wcs_jax.reframing.strategies import choose_strategy, plan_video  # noqa: E402
+from wcs_jax.reframing.subjects import frame_subjects, parse_rule  # noqa: E402
+
+DAVIS_SEQUENCES = ("blackswan", "car-shadow", "libby", "motocross-jump")  # 50, 40, 49, 40 frames
+
+
+@pytest.fixture(scope="module")
+def davis_reel(shared_data, tmp_path_factory):
+  """Two DAVIS-2016 sequences back to back as one H.264 video with a tone as its audio
+  (blackswan's 50 frames, then car-shadow's 40), and their masks renumbered."""
+  root = tmp_path_factory.mktemp("reel")
+  davis = shared_data / "davis2016"
+  frames = []
+  (root / "masks").mkdir()
+  for sequence in DAVIS_SEQUENCES[:2]:
+    frames += list(FrameReader(davis / "JPEGImages/480p" / sequence))
+    for mask in sorted((davis / "Annotations/480p" / sequence).glob("*.png")):
+      (root / "masks" / f"{len(list((root / 'masks').iterdir())):05d}.png").write_bytes(
+          mask.read_bytes())
+  write_source(root / "reel.mp4", frames, fps=24, audio_seconds=len(frames) / 24)
+  return root
+
+
+def test_shot_cuts_of_four_davis_sequences_back_to_back(shared_data):
+  detector = ShotDetector()
+  starts, count = [], 0
+  for sequence in DAVIS_SEQUENCES:
+    reader = FrameReader(shared_data / "davis2016/JPEGImages/480p" / sequence)
+    starts.append(count)
+    for frame in reader:
+      detector.update(frame)
+      count += 1
+  assert detector.cuts() == starts[1:]  # exactly at 50, 90, 139
+  changes = np.array(detector.changes)
+  within = np.delete(changes, starts)
+  # Margin: motion and pans inside a sequence stay under half the threshold.
+  assert within.max() < detector.config.threshold / 2 < changes[starts[1:]].min()
+  assert detector.shots() == [(0, 50), (50, 90), (90, 139), (139, 179)]
+
+
+def test_reframe_keeps_audio_and_cuts_the_camera_path_at_the_shot(davis_reel, tmp_path, capsys):
+  """9:16 and 1:1 in one run, following the object in every shot; the window jumps at
+  the cut (faster than the pan speed bound allows) instead of gliding, and the output
+  is H.264 with the source's audio of the same duration."""
+  out = tmp_path / "out"
+  reframe.main(["--input", str(davis_reel / "reel.mp4"), "--masks-dir", str(davis_reel / "masks"),
+                "--aspect", "9:16,1:1", "--strategy", "follow", "--output", str(out),
+                "--no-debug"])
+  lines = capsys.readouterr().out.splitlines()
+  assert len(lines) == 2 and all("2 shot(s) (2 follow)" in line for line in lines)
+  _, _, source_times, _, source_audio_end, _ = probe(davis_reel / "reel.mp4")
+  for name, size in (("reel_9x16", (270, 480)), ("reel_1x1", (480, 480))):
+    codec, count, times, audio_codec, audio_end, _ = probe(out / f"{name}.mp4")
+    assert (codec, count, audio_codec) == ("h264", 90, "aac")
+    np.testing.assert_allclose(times, source_times, atol=1e-4)
+    assert abs(audio_end - (times[-1] + 1 / 24)) <= 1 / 24
+    assert audio_end == pytest.approx(source_audio_end)
+    info = FrameReader(out / f"{name}.mp4").info
+    assert (info.width, info.height, info.audio_streams) == (*size, 1)
+    path = json.loads((out / f"{name}.path.json").read_text())
+    assert [(s["start"], s["end"], s["strategy"]) for s in path["shots"]] == [
+        (0, 50, "follow"), (50, 90, "follow")]
+    centre_x = np.array([f["x"] + f["w"] / 2 for f in path["frames"]])
+    steps = np.abs(np.diff(centre_x))
+    max_step = CameraConfig().max_pan_speed * 854
+    assert steps[np.arange(89) != 49].max() <= max_step + EPS  # within each shot
+    rows = list(csv.DictReader(open(out / f"{name}.keyframes.csv", encoding="utf-8")))
+    assert {(r["shot"], r["frame"]) for r in rows} >= {("0", "0"), ("0", "49"), ("1", "50"),
+                                                       ("1", "89")}
+  # As one shot, the same path glides through the cut at the speed bound.
+  reframe.main(["--input", str(davis_reel / "reel.mp4"), "--masks-dir", str(davis_reel / "masks"),
+                "--aspect", "1:1", "--strategy", "follow", "--no-shots", "--no-debug",
+                "--output", str(tmp_path / "one_shot.mp4")])
+  glide = json.loads((tmp_path / "one_shot.path.json").read_text())
+  cut = json.loads((out / "reel_1x1.path.json").read_text())
+  glide_x = np.array([f["x"] for f in glide["frames"]])
+  cut_x = np.array([f["x"] for f in cut["frames"]])
+  assert np.abs(np.diff(glide_x)).max() <= CameraConfig().max_pan_speed * 854 + EPS
+  assert abs(cut_x[50] - cut_x[49]) > 2 * np.abs(np.diff(glide_x[45:55])).max()
+
+
+def test_letterbox_when_the_object_is_larger_than_the_window(shared_data, tmp_path, capsys):
+  """Blackswan's swan (366-384 px wide) cannot fit a 270-px 9:16 window: auto picks
+  letterbox, the frame is shown whole in the middle over a blurred copy of itself."""
+  davis = shared_data / "davis2016"
+  out = tmp_path / "swan.mp4"
+  reframe.main(["--input", str(davis / "JPEGImages/480p/blackswan"),
+                "--masks-dir", str(davis / "Annotations/480p/blackswan"),
+                "--aspect", "9:16", "--output", str(out), "--no-debug"])
+  assert "1 shot(s) (1 letterbox)" in capsys.readouterr().out
+  path = json.loads((tmp_path / "swan.path.json").read_text())
+  assert path["shots"][0]["strategy"] == "letterbox"
+  assert all((f["x"], f["y"], f["w"], f["h"]) == (0, 0, 854, 480) for f in path["frames"])
+  frame = FrameReader(davis / "JPEGImages/480p/blackswan").__iter__().__next__()
+  rendered = next(iter(FrameReader(out)))
+  assert rendered.shape == (480, 270, 3)
+  # The frame fitted: 270 x 152 in the middle (rows 164..316).
+  fitted = cv2.resize(frame, (270, 152), interpolation=cv2.INTER_AREA).astype(int)
+  assert np.abs(rendered[164:316].astype(int) - fitted).mean() < 8
+  # Above and below: the blurred background, smooth (small pixel-to-pixel change).
+  band = rendered[:150].astype(int)
+  assert np.abs(np.diff(band, axis=1)).mean() < 1.5 < np.abs(np.diff(fitted, axis=1)).mean()
+  # A window of the output's aspect is not letterboxed.
+  image = np.random.default_rng(0).integers(0, 255, (48, 64, 3), np.uint8)
+  np.testing.assert_array_equal(crop_window(image, (0, 0, 64, 48), (64, 48)), image)
+  assert letterbox(image, (32, 48)).shape == (48, 32, 3)
+
+
+def test_strategy_choice_per_shot():
+  frame_size, config = (320, 180), CameraConfig(aspect=(1, 1))
+
+  def still(box, n=10):
+    return [Observation(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), box)] * n
+
+  moving = [Observation((30 + 26 * t, 90), (20 + 26 * t, 80, 40 + 26 * t, 100)) for t in range(10)]
+  huge = still((10, 0, 310, 170))
+  assert choose_strategy(still((100, 60, 140, 100)), frame_size, config) == "steady"
+  assert choose_strategy(moving, frame_size, config) == "follow"
+  assert choose_strategy(huge, frame_size, config) == "letterbox"
+  path, chosen = plan_video(still((100, 60, 140, 100)) + moving + huge, frame_size, config,
+                            [(0, 10), (10, 20), (20, 30)])
+  assert chosen == ["steady", "follow", "letterbox"]
+  assert np.ptp(path.center[:10], axis=0).max() == 0  # steady: one window
+  assert np.ptp(path.center[10:20, 0]) > 50  # follow: pans after the object (at 6.4 px/frame)
+  np.testing.assert_allclose(path.windows[20:], [[0, 0, 320, 180]] * 10)
+  with pytest.raises(ValueError, match="do not tile"):
+    plan_video(moving, frame_size, config, [(0, 4), (5, 10)])
+
+
+def test_subject_rules_per_shot_and_time():
+  rules = [parse_rule("1"), parse_rule("1+2@1.5-"), parse_rule("2@shot1")]  # last wins
+  assert rules[1].ids == (1, 2)
+  subjects = frame_subjects(rules, [(0, 4), (4, 8)], fps=2)  # frame t at t/2 s
+  assert subjects == [(1,), (1,), (1,), (1, 2), (2,), (2,), (2,), (2,)]
+  assert frame_subjects([], [(0, 2)], 2) == [None, None]
+  for bad in ("x", "0", "2@shot", "1@5-3", "1@a-b"):
+    with pytest.raises(ValueError, match="--object-id"):
+      parse_rule(bad)
+  with pytest.raises(ValueError, match="shot3.*2 shot"):
+    frame_subjects([parse_rule("1@shot3")], [(0, 4), (4, 8)], 2)
+
+
+def test_after_effects_keyframes_show_the_window(tmp_path):
+  observations = [Observation((100 + 3 * t, 90), (90 + 3 * t, 80, 110 + 3 * t, 100))
+                  for t in range(20)]
+  path, _ = plan_video(observations, (320, 180), CameraConfig(aspect=(1, 1), zoom=2),
+                       [(0, 20)], ["follow"])
+  position, scale = keyframes.after_effects_transform(path, (90, 90))
+  anchor = np.array([160, 90])
+  for t in (0, 10, 19):
+    x, y, w, h = path.windows[t]
+    for corner, target in (((x, y), (0, 0)), ((x + w, y + h), (90, 90))):
+      np.testing.assert_allclose(position[t] + scale[t] / 100 * (np.array(corner) - anchor),
+                                 target, atol=1e-9)
+  keyframes.write_after_effects(tmp_path / "k.ae.txt", path, (90, 90), 24)
+  text = (tmp_path / "k.ae.txt").read_text()
+  assert text.startswith("Adobe After Effects 8.0 Keyframe Data")
+  assert text.count("\n\t19\t") == 2 and "End of Keyframe Data" in text
+  steady, _ = plan_video(observations[:1] * 20, (320, 180), CameraConfig(aspect=(1, 1)),
+                         [(0, 20)], ["steady"])
+  assert keyframes.keyframe_indices(steady, [(0, 20)]) == [[0, 19]]
+  assert keyframes.timecode(24 * 3661 + 5, 24) == "01:01:01:05"
+
+
+def test_batch_of_videos_survives_a_corrupt_file(synthetic_clip, tmp_path, capsys):
+  root, _, _ = synthetic_clip
+  clips = tmp_path / "clips"
+  clips.mkdir()
+  for name in ("a.mp4", "c.mp4"):
+    (clips / name).write_bytes((root / "clip.mp4").read_bytes())
+  (clips / "b.mp4").write_bytes(b"not a video" * 100)
+  masks = tmp_path / "masks"
+  for name in ("a", "b", "c"):
+    (masks / name).mkdir(parents=True)
+    for mask in (root / "masks").iterdir():
+      (masks / name / mask.name).write_bytes(mask.read_bytes())
+  out = tmp_path / "out"
+  with pytest.raises(SystemExit) as exit_info:
+    reframe.main(["--input", str(clips), "--masks-dir", str(masks), "--aspect", "9:16,1:1",
+                  "--output", str(out), "--no-debug"])
+  assert exit_info.value.code == 1
+  err = capsys.readouterr().err
+  assert "2 of 3 videos reframed; failed:" in err and "b.mp4" in err.split("failed:")[1]
+  for name in ("a", "c"):
+    for aspect, size in (("9x16", (54, 96)), ("1x1", (96, 96))):
+      info = FrameReader(out / f"{name}_{aspect}.mp4").info
+      assert (info.width, info.height, info.num_frames) == (*size, 40)
+  assert not list(out.glob("b_*.mp4"))

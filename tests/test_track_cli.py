@@ -87,6 +87,22 @@ def test_two_clicks_write_every_output(workdir, davis, tmp_path, capsys):
   assert sum(1 for _ in video) == 4
 
 
+def test_overlay_of_a_video_file_is_h264_with_its_audio(workdir, davis, tmp_path, capsys):
+  """A video file with sound in, 6 of its frames tracked: overlay.mp4 is H.264 and carries
+  the source's audio up to the end of the frames tracked (within one frame)."""
+  from test_video_io import probe, write_source  # pylint: disable=import-outside-toplevel
+  frames_dir, _ = davis
+  frames = [frame for _, frame in zip(range(12), FrameReader(frames_dir))]
+  source = write_source(tmp_path / "clip.mp4", frames, fps=24, audio_seconds=0.5)
+  out = tmp_path / "out"
+  code, _, stderr = run_tool(capsys, "--input", source, "--workdir", workdir, "--output", out,
+                             "--click", "400,200", "--max-frames", 6)
+  assert code == 0, stderr
+  codec, count, times, audio_codec, audio_end, _ = probe(out / "overlay.mp4")
+  assert (codec, count, audio_codec) == ("h264", 6, "aac")
+  assert abs(audio_end - 6 / 24) <= 1 / 24
+
+
 def test_mask_init_writes_the_given_mask_first(workdir, davis, tmp_path, capsys):
   frames, first_mask = davis
   out = tmp_path / "out"

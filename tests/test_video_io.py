@@ -97,3 +97,120 @@ def test_writer_errors(tmp_path):
     with pytest.raises(ValueError, match="uint8"):
       writer.write(np.zeros((20, 32, 3), np.float32))
   assert FrameReader(tmp_path / "b.mp4").info.num_frames == 1
+
+
+def write_source(path, frames, fps=24, audio_seconds=None, audio_codec="aac",
+                 sample_rate=48000, times=None):
+  """A source video written with PyAV directly (not through VideoWriter): H.264 frames
+  at `times` (default index / fps) and a 440 Hz tone of `audio_seconds` in `audio_codec`."""
+  import fractions
+  import av
+  with av.open(str(path), "w") as container:
+    video = container.add_stream("libx264", rate=fps)
+    video.height, video.width = frames[0].shape[:2]
+    video.pix_fmt = "yuv420p"
+    time_base = fractions.Fraction(1, 1000)
+    video.codec_context.time_base = video.time_base = time_base
+    audio = None
+    if audio_seconds:
+      audio = container.add_stream(audio_codec, rate=sample_rate)
+      audio.layout = "mono"
+    for k, frame in enumerate(frames):
+      video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+      video_frame.pts = round((times[k] if times is not None else k / fps) * 1000)
+      video_frame.time_base = time_base
+      for packet in video.encode(video_frame):
+        container.mux(packet)
+    for packet in video.encode():
+      container.mux(packet)
+    if audio is not None:
+      samples = round(audio_seconds * sample_rate)
+      tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(samples) / sample_rate)).astype(np.float32)
+      for start in range(0, samples, 1024):
+        chunk = tone[None, start:start + 1024]
+        frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+        frame.sample_rate, frame.pts = sample_rate, start
+        for packet in audio.encode(frame):
+          container.mux(packet)
+      for packet in audio.encode():
+        container.mux(packet)
+  return path
+
+
+def probe(path):
+  """(video codec, frame count, video seconds, audio codec or None, audio seconds,
+  audio packet payloads) of a file, read with PyAV."""
+  import av
+  with av.open(str(path)) as container:
+    video = container.streams.video[0]
+    times = [frame.time for frame in container.decode(video)]
+  with av.open(str(path)) as container:
+    audio = container.streams.audio[0] if container.streams.audio else None
+    payloads, end = [], 0.0
+    if audio is not None:
+      for packet in container.demux(audio):
+        if packet.size:
+          payloads.append(bytes(packet))
+          end = max(end, float((packet.pts + packet.duration) * packet.time_base))
+    return (video.codec_context.name, len(times), times,
+            audio.codec_context.name if audio is not None else None, end, payloads)
+
+
+def test_h264_with_the_sources_audio_copied_unchanged(tmp_path):
+  frames = _frames(num_frames=48)
+  source = write_source(tmp_path / "src.mp4", frames, fps=24, audio_seconds=2.0)
+  out = tmp_path / "out" / "crop.mp4"
+  with FrameReader(source) as reader:
+    assert reader.info.audio_streams == 1 and reader.info.fps == pytest.approx(24)
+    with VideoWriter(out, reader.info.fps, quality=20, audio_from=source) as writer:
+      for seconds, frame in reader.timed():
+        writer.write(np.ascontiguousarray(frame[:, 16:48]), seconds)
+  codec, count, times, audio_codec, audio_end, payloads = probe(out)
+  _, _, source_times, _, source_end, source_payloads = probe(source)
+  assert codec == "h264" and count == 48
+  np.testing.assert_allclose(times, source_times, atol=1e-4)
+  assert audio_codec == "aac"
+  assert payloads == source_payloads  # packet for packet
+  video_end = times[-1] + 1 / 24
+  assert abs(audio_end - video_end) <= 1 / 24 and audio_end == pytest.approx(source_end)
+  assert not list(out.parent.glob(".*partial"))
+
+
+def test_audio_ends_with_a_shorter_video_and_other_codecs_become_aac(tmp_path):
+  frames = _frames(num_frames=24)
+  # A-law PCM in QuickTime: a codec mp4 cannot hold.
+  source = write_source(tmp_path / "src.mov", frames, fps=12, audio_seconds=2.0,
+                        audio_codec="pcm_alaw", sample_rate=8000)
+  out = tmp_path / "half.mp4"
+  with VideoWriter(out, 12, audio_from=source) as writer:
+    for frame in frames[:12]:  # the first second only
+      writer.write(frame)
+  codec, count, times, audio_codec, audio_end, _ = probe(out)
+  assert (codec, count, audio_codec) == ("h264", 12, "aac")
+  assert abs(audio_end - 1.0) <= 1 / 12
+
+
+def test_variable_frame_times_are_kept(tmp_path):
+  frames = _frames(num_frames=5)
+  times = [0.0, 0.04, 0.2, 0.23, 0.5]
+  source = write_source(tmp_path / "vfr.mp4", frames, fps=10, times=times)
+  out = tmp_path / "copy.mp4"
+  with FrameReader(source) as reader, VideoWriter(out, 10) as writer:
+    read_times = [seconds for seconds, frame in reader.timed() if writer.write(frame, seconds) is None]
+  np.testing.assert_allclose(read_times, times, atol=1e-3)
+  np.testing.assert_allclose(probe(out)[2], times, atol=1e-3)
+  with VideoWriter(tmp_path / "bad.mp4", 10) as writer:
+    writer.write(frames[0], 0.5)
+    with pytest.raises(ValueError, match="bad.mp4.*not after"):
+      writer.write(frames[1], 0.5)
+
+
+def test_a_failed_write_leaves_no_file(tmp_path):
+  out = tmp_path / "broken.mp4"
+  with pytest.raises(RuntimeError):
+    with VideoWriter(out, 24) as writer:
+      writer.write(_frames(num_frames=1)[0])
+      raise RuntimeError("the caller failed mid-video")
+  assert not out.exists() and not list(tmp_path.iterdir())
+  with pytest.raises(ValueError, match="quality"):
+    VideoWriter(out, 24, quality=60)

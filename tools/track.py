@@ -97,7 +97,8 @@ def run(args: argparse.Namespace, init: str) -> session.Summary:
     return session.track_to_folder(
         tracker, reader, args.output, init=init, clicks=args.click, boxes=args.box, mask=mask,
         fps=reader.info.fps, total=reader.info.num_frames, max_frames=args.max_frames,
-        overlay_video=not args.no_overlay)
+        overlay_video=not args.no_overlay,
+        audio_from=None if reader.path.is_dir() else reader.path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,8 @@
                            bbox x1/y1 exclusive (`compose.ObjectRecord`)
     OUT/overlay.mp4        the video with each object's mask tinted in its palette colour
                            (alpha `MASK_ALPHA`) and the hotspot as a heat map blended in
-                           proportion to its value (at most `HOTSPOT_ALPHA`)
+                           proportion to its value (at most `HOTSPOT_ALPHA`); H.264 with
+                           the source's audio (`wcs_jax.io.video.VideoWriter`)
 
 Nothing accumulates: frames are written by a worker thread through a queue of two
 (`OutputWriter`), and tracklets.json is streamed (its frames array is written entry by
@@ -113,6 +114,7 @@ class OutputWriter:
     objects: per object, what defined it: {"prompt": [...], "fallback": bool}.
     overlay_video: write OUT/overlay.mp4.
     background: write in a worker thread.
+    audio_from: the source video file, whose audio overlay.mp4 carries (None: none).
   """
 
   QUEUE_FRAMES = 2
@@ -122,7 +124,8 @@ class OutputWriter:
   PNG_COMPRESS_LEVEL = 1
 
   def __init__(self, output: str | os.PathLike, width: int, height: int, fps: float | None,
-               objects: list[dict], overlay_video: bool = True, background: bool = True):
+               objects: list[dict], overlay_video: bool = True, background: bool = True,
+               audio_from: str | os.PathLike | None = None):
     self.output = pathlib.Path(output)
     self.masks_dir = self.output / "masks"
     self.hotspots_dir = self.output / "hotspots"
@@ -130,8 +133,8 @@ class OutputWriter:
     self.hotspots_dir.mkdir(parents=True, exist_ok=True)
     self.num_frames = 0
     self._written = 0
-    self._video = (VideoWriter(self.output / "overlay.mp4", fps or DEFAULT_FPS)
-                   if overlay_video else None)
+    self._video = (VideoWriter(self.output / "overlay.mp4", fps or DEFAULT_FPS,
+                               audio_from=audio_from) if overlay_video else None)
     self._json = open(self.output / "tracklets.json", "w", encoding="utf-8")  # pylint: disable=consider-using-with
     header = {"width": width, "height": height, "fps": fps, "num_objects": len(objects),
               "objects": [{"id": k + 1, **obj} for k, obj in enumerate(objects)]}

@@ -53,7 +53,8 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], output: str 
                     boxes: Sequence[Sequence[float]] | None = None, mask: np.ndarray | None = None,
                     fps: float | None = None, total: int | None = None, max_frames: int | None = None,
                     overlay_video: bool = True, progress: bool = True,
-                    on_frame: Callable[[int], None] | None = None, label: str = "") -> Summary:
+                    on_frame: Callable[[int], None] | None = None, label: str = "",
+                    audio_from: str | os.PathLike | None = None) -> Summary:
   """Tracks `frames` and writes the outputs (`outputs` module) into `output`.
 
   Args:
@@ -68,6 +69,7 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], output: str 
     progress: show a tqdm progress bar (frames/s) on stderr.
     on_frame: called with each frame's index once it is written (e.g. to sample memory).
     label: names the video in console messages (e.g. "sequence blackswan").
+    audio_from: the source video file; overlay.mp4 carries its audio (None: none).
 
   Returns:
     The run's `Summary`.
@@ -84,7 +86,8 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], output: str 
       for result in results:
         if writer is None:
           height, width = result.frame.shape[:2]
-          writer = outputs.OutputWriter(output, width, height, fps, result.prompts, overlay_video)
+          writer = outputs.OutputWriter(output, width, height, fps, result.prompts, overlay_video,
+                                        audio_from=audio_from)
           _report_fallbacks(result.prompts, label)
         writer.write(result.index, result.frame, result.mask, result.hotspot, result.objects)
         now = time.perf_counter()

@@ -5,6 +5,7 @@ however long the video.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Sequence
 import cv2
 import numpy as np
 
-from wcs_jax.io.video import VideoWriter
+from wcs_jax.io.video import DEFAULT_QUALITY, VideoWriter
 from wcs_jax.reframing.camera_path import CameraPath
 from wcs_jax.reframing.targets import Observation
 
@@ -24,11 +25,72 @@ _FOCUS_COLOUR = (255, 40, 40)
 _OUTSIDE_DIM = 0.4
 # Fixed-point bits for sub-pixel drawing with OpenCV.
 _SHIFT = 4
+# A window whose aspect differs from the output's by more than this is letterboxed.
+LETTERBOX_TOLERANCE = 0.02
+# Letterbox background: Gaussian sigma as a fraction of the output's longer side, and
+# the brightness kept.
+BACKGROUND_BLUR = 0.03
+BACKGROUND_DIM = 0.6
 
 
 def crop_window(frame: np.ndarray, window: Sequence[float],
                 output_size: tuple[int, int]) -> np.ndarray:
-  """Resamples a window of a frame to the output size.
+  """The output frame of one window: the window resampled to the output size or,
+  where the window's aspect is not the output's (the letterbox strategy's whole
+  frame), the window fitted inside the output over a blurred background.
+
+  Args:
+    frame: `[H, W, C]` uint8 frame.
+    window: (x, y, w, h), top-left corner and size in continuous pixel coordinates.
+    output_size: (width, height) of the result.
+
+  Returns:
+    `[height, width, C]` uint8.
+  """
+  _, _, w, h = (float(v) for v in window)
+  out_w, out_h = output_size
+  if abs((w / h) / (out_w / out_h) - 1) <= LETTERBOX_TOLERANCE:
+    return _resample(frame, window, output_size)
+  return letterbox(_resample_crop(frame, window), output_size)
+
+
+def _resample_crop(frame: np.ndarray, window: Sequence[float]) -> np.ndarray:
+  """The window of the frame at its own resolution (rounded to whole pixels)."""
+  x, y, w, h = (float(v) for v in window)
+  return _resample(frame, window, (max(1, round(w)), max(1, round(h))))
+
+
+def letterbox(content: np.ndarray, output_size: tuple[int, int]) -> np.ndarray:
+  """`content` scaled to fit inside the output and centred, over a background of the
+  same content scaled to cover the output, blurred (sigma `BACKGROUND_BLUR` of the
+  output's longer side) and dimmed (`BACKGROUND_DIM`).
+
+  Args:
+    content: `[h, w, C]` uint8.
+    output_size: (width, height).
+
+  Returns:
+    `[height, width, C]` uint8.
+  """
+  out_w, out_h = output_size
+  h, w = content.shape[:2]
+  cover = max(out_w / w, out_h / h)
+  x0, y0 = (w * cover - out_w) / 2 / cover, (h * cover - out_h) / 2 / cover
+  background = _resample(content, (x0, y0, out_w / cover, out_h / cover), output_size)
+  sigma = BACKGROUND_BLUR * max(out_w, out_h)
+  background = cv2.GaussianBlur(background, (0, 0), sigmaX=sigma, sigmaY=sigma,
+                                borderType=cv2.BORDER_REPLICATE)
+  canvas = (background * BACKGROUND_DIM).astype(np.uint8)
+  fit = min(out_w / w, out_h / h)
+  fit_w, fit_h = min(out_w, max(1, round(w * fit))), min(out_h, max(1, round(h * fit)))
+  left, top = (out_w - fit_w) // 2, (out_h - fit_h) // 2
+  canvas[top:top + fit_h, left:left + fit_w] = _resample(content, (0, 0, w, h), (fit_w, fit_h))
+  return canvas
+
+
+def _resample(frame: np.ndarray, window: Sequence[float],
+                output_size: tuple[int, int]) -> np.ndarray:
+  """Resamples a window of a frame to exactly the output size (any aspect).
 
   The window keeps its sub-pixel position (bilinear sampling), so a slow pan moves
   smoothly instead of in whole-pixel steps. Where the output is smaller than the
@@ -105,46 +167,52 @@ def draw_debug(frame: np.ndarray, window: Sequence[float],
   return canvas
 
 
-def render_videos(frames: Iterable[np.ndarray], path: CameraPath,
-                  observations: Sequence[Observation | None], output: str | os.PathLike,
-                  output_size: tuple[int, int], fps: float,
-                  debug_output: str | os.PathLike | None = None) -> int:
+def render_videos(frames: Iterable[np.ndarray | tuple[float | None, np.ndarray]],
+                  path: CameraPath, observations: Sequence[Observation | None],
+                  output: str | os.PathLike, output_size: tuple[int, int], fps: float,
+                  debug_output: str | os.PathLike | None = None, *,
+                  quality: int = DEFAULT_QUALITY,
+                  audio_from: str | os.PathLike | None = None) -> int:
   """Writes the reframed video (and the debug video) frame by frame.
 
   Args:
-    frames: the source frames, RGB uint8 `[H, W, 3]`, as many as the path has.
+    frames: the source frames, RGB uint8 `[H, W, 3]`, as many as the path has; or
+      `(seconds, frame)` pairs (`FrameReader.timed()`), whose times the videos keep.
     path: the planned camera path.
     observations: per frame the target (drawn in the debug video).
     output: reframed mp4 file.
     output_size: (width, height), even.
-    fps: frame rate of both videos.
+    fps: frame rate of both videos (of frames without a time).
     debug_output: debug mp4 file, or None for none.
+    quality: libx264 CRF of both videos.
+    audio_from: the source video file whose audio the reframed video carries.
 
   Returns:
     The number of frames written.
 
   Raises:
-    ValueError: the source has a different number of frames than the path.
+    ValueError: the source has a different number of frames than the path (and no
+      video file is left behind).
   """
   windows = path.windows
-  debug = VideoWriter(debug_output, fps) if debug_output is not None else None
   count = 0
-  with VideoWriter(output, fps, output_size) as writer:
-    try:
-      for count, frame in enumerate(frames, start=1):
-        if count > len(windows):
-          raise ValueError(f"the video has more frames than the camera path's "
-                           f"{len(windows)} (one per mask)")
-        window = windows[count - 1]
-        writer.write(crop_window(frame, window, output_size))
-        if debug is not None:
-          debug.write(draw_debug(frame, window, observations[count - 1]))
-    finally:
+  with contextlib.ExitStack() as stack:
+    writer = stack.enter_context(
+        VideoWriter(output, fps, output_size, quality=quality, audio_from=audio_from))
+    debug = (stack.enter_context(VideoWriter(debug_output, fps, quality=quality))
+             if debug_output is not None else None)
+    for count, item in enumerate(frames, start=1):
+      seconds, frame = item if isinstance(item, tuple) else (None, item)
+      if count > len(windows):
+        raise ValueError(f"the video has more frames than the camera path's "
+                         f"{len(windows)} (one per mask)")
+      window = windows[count - 1]
+      writer.write(crop_window(frame, window, output_size), seconds)
       if debug is not None:
-        debug.close()
-  if count != len(windows):
-    raise ValueError(f"the video has {count} frames, the camera path {len(windows)} "
-                     "(one per mask)")
+        debug.write(draw_debug(frame, window, observations[count - 1]), seconds)
+    if count != len(windows):
+      raise ValueError(f"the video has {count} frames, the camera path {len(windows)} "
+                       "(one per mask)")
   return count
 
 
