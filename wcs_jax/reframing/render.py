@@ -76,10 +76,14 @@ def letterbox(content: np.ndarray, output_size: tuple[int, int]) -> np.ndarray:
   h, w = content.shape[:2]
   cover = max(out_w / w, out_h / h)
   x0, y0 = (w * cover - out_w) / 2 / cover, (h * cover - out_h) / 2 / cover
-  background = _resample(content, (x0, y0, out_w / cover, out_h / cover), output_size)
-  sigma = BACKGROUND_BLUR * max(out_w, out_h)
+  # The blur is computed at a quarter of the output size (its sigma is several
+  # pixels there) and scaled up: the same picture at a fraction of the work.
+  small = (max(1, out_w // 4), max(1, out_h // 4))
+  background = _resample(content, (x0, y0, out_w / cover, out_h / cover), small)
+  sigma = BACKGROUND_BLUR * max(small)
   background = cv2.GaussianBlur(background, (0, 0), sigmaX=sigma, sigmaY=sigma,
                                 borderType=cv2.BORDER_REPLICATE)
+  background = cv2.resize(background, output_size, interpolation=cv2.INTER_LINEAR)
   canvas = (background * BACKGROUND_DIM).astype(np.uint8)
   fit = min(out_w / w, out_h / h)
   fit_w, fit_h = min(out_w, max(1, round(w * fit))), min(out_h, max(1, round(h * fit)))
@@ -199,7 +203,9 @@ def render_videos(frames: Iterable[np.ndarray | tuple[float | None, np.ndarray]]
   with contextlib.ExitStack() as stack:
     writer = stack.enter_context(
         VideoWriter(output, fps, output_size, quality=quality, audio_from=audio_from))
-    debug = (stack.enter_context(VideoWriter(debug_output, fps, quality=quality))
+    # The debug video is for looking, not for editing: the fastest preset.
+    debug = (stack.enter_context(VideoWriter(debug_output, fps, quality=quality,
+                                             preset="ultrafast"))
              if debug_output is not None else None)
     for count, item in enumerate(frames, start=1):
       seconds, frame = item if isinstance(item, tuple) else (None, item)
