@@ -72,13 +72,14 @@ def write_csv(output: str | os.PathLike, path: CameraPath, shots: Sequence[tuple
               strategies: Sequence[str], fps: float) -> int:
   """Writes OUT.keyframes.csv; returns the number of keyframes."""
   rows = 0
+  windows = path.windows  # a property that concatenates: once, not per row
   with open(output, "w", newline="", encoding="utf-8") as file:
     writer = csv.writer(file)
     writer.writerow(["shot", "strategy", "frame", "time_s", "timecode", "x", "y", "w", "h",
                      "cx", "cy", "zoom"])
     for shot, (frames, strategy) in enumerate(zip(keyframe_indices(path, shots), strategies)):
       for t in frames:
-        x, y, w, h = path.windows[t]
+        x, y, w, h = windows[t]
         cx, cy = path.center[t]
         writer.writerow([shot, strategy, t, f"{t / fps:.6f}", timecode(t, fps)]
                         + [f"{v:.3f}" for v in (x, y, w, h, cx, cy)] + [f"{path.zoom[t]:.5f}"])
