@@ -5,6 +5,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -161,3 +162,82 @@ def test_help_explains_every_flag():
   for flag in ("--input", "--workdir", "--output", "--init", "--click", "--box", "--mask",
                "--backend", "--weights", "--max-frames", "--no-overlay"):
     assert flag in result.stdout
+
+
+class _MJPEGServer:
+  """An MJPEG-over-HTTP stream of `num` frames on 127.0.0.1, served by a thread; frame i
+  is uniform grey 5 * i, so the frames that arrive can be told apart."""
+
+  def __init__(self, num: int, delay: float = 0.0):
+    import http.server  # pylint: disable=import-outside-toplevel
+    import threading  # pylint: disable=import-outside-toplevel
+    import cv2  # pylint: disable=import-outside-toplevel
+    server = self
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+      def do_GET(self):  # pylint: disable=invalid-name
+        self.send_response(200)
+        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        self.end_headers()
+        for i in range(num):
+          _, jpeg = cv2.imencode(".jpg", np.full((48, 64, 3), 5 * i, np.uint8))
+          self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg)
+                           + jpeg.tobytes() + b"\r\n")
+          server.sent += 1
+          time.sleep(delay)
+        self.wfile.write(b"--frame--\r\n")
+
+      def log_message(self, *args):
+        pass
+
+    self.sent = 0
+    self._http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    self.url = f"http://127.0.0.1:{self._http.server_address[1]}/stream.mjpg"
+    threading.Thread(target=self._http.serve_forever, daemon=True).start()
+
+  def close(self):
+    self._http.shutdown()
+    self._http.server_close()
+
+
+@pytest.mark.parametrize("realtime", [False, True])
+def test_http_mjpeg_stream_every_frame_tracked_or_recorded_skipped(workdir, tmp_path, capsys, realtime):
+  server = _MJPEGServer(40)
+  out = tmp_path / "live"
+  try:
+    code, _, stderr = run_tool(capsys, "--input", server.url, "--workdir", workdir, "--output", out,
+                               "--box", "8,8,40,40", *(["--realtime"] if realtime else []))
+  finally:
+    server.close()
+  assert code == 0, stderr
+  tracklets = json.loads((out / "tracklets.json").read_text())
+  tracked = [f["frame"] for f in tracklets["frames"]]
+  skipped = [s["frame"] for s in tracklets["skipped"]]
+  assert (server.sent, len(tracked), len(skipped)) == (40, len(tracked), len(skipped))
+  assert sorted(tracked + skipped) == list(range(40))
+  assert (len(skipped) > 0) == realtime  # the server is much faster than the tracker
+  assert sorted(p.stem for p in (out / "masks").iterdir()) == [f"{i:05d}" for i in tracked]
+  assert sum(1 for _ in FrameReader(out / "overlay.mp4")) == len(tracked)
+
+
+def test_prompts_file_adds_and_removes_objects(workdir, davis, tmp_path, capsys):
+  frames, first_mask = davis
+  (tmp_path / "p.json").write_text(json.dumps([
+      {"frame": 0, "object": 4, "mask": str(first_mask)}, {"frame": 2, "object": 9, "box": [500, 100, 700, 300]},
+      {"frame": 3, "object": 4, "remove": True}]))
+  out = tmp_path / "out"
+  code, _, stderr = run_tool(capsys, "--input", frames, "--workdir", workdir, "--output", out,
+                             "--prompts", tmp_path / "p.json", "--max-frames", 5)
+  assert code == 0, stderr
+  tracklets = json.loads((out / "tracklets.json").read_text())
+  assert [[o["id"] for o in f["objects"]] for f in tracklets["frames"]] == [[4], [4], [4, 9], [9], [9]]
+  assert [(p["frame"], p["object"], p["prompt"][0]) for p in tracklets["prompts"]] == [
+      (0, 4, "mask"), (2, 9, "box"), (3, 4, "remove")]
+  assert tracklets["objects"] == [{"id": 4, "prompt": ["mask"], "fallback": False}]
+  (tmp_path / "bad.json").write_text(json.dumps([{"frame": 90, "object": 1, "click": [10, 10]}]))
+  code, _, stderr = run_tool(capsys, "--input", frames, "--workdir", workdir, "--output", tmp_path / "bad",
+                             "--prompts", tmp_path / "bad.json")
+  assert code == 1 and "entry 0 (frame 90, object 1): the video has" in stderr
+  assert len(stderr.strip().splitlines()) == 1 and not (tmp_path / "bad").exists()
+  code, _, stderr = run_tool(capsys, "--input", "camera:57", "--workdir", workdir, "--output", tmp_path / "cam")
+  assert code == 1 and "--input camera:57: no camera at index 57" in stderr

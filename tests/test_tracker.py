@@ -166,6 +166,9 @@ class ColourBackend:
   def encode_template(self, image, mask, hotspot):
     return len(image)
 
+  def join_codes(self, codes):
+    return sum(codes)
+
   def track(self, code, search):
     assert search.shape == (code, 48, 48, 3) and search.dtype == np.float32
     self.searches.append(search)
@@ -302,7 +305,7 @@ def test_automatic_fallback_is_object_sized_and_reported_on_the_console(tmp_path
   assert obj.fallback and obj.mask.sum() < 0.03 * 48 * 48
   session.track_to_folder(tracker, frames, tmp_path, overlay_video=False, progress=False, label="sequence s")
   err = capsys.readouterr().err
-  assert "warning: sequence s: object 1 (auto): the first-frame networks gave an empty mask" in err
+  assert "warning: sequence s: object 1 (auto, frame 0): the first-frame networks gave an empty mask" in err
   tracklets = json.loads((tmp_path / "tracklets.json").read_text())
   assert tracklets["objects"][0]["fallback"] is True
 

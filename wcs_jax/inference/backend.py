@@ -52,6 +52,10 @@ class Backend(Protocol):
     """WCS-Net's template code of B objects (opaque to the tracker): `[B, S, S, 3]`,
     `[B, S, S, 1]` mask, `[B, S, S, 1]` hotspot guidance."""
 
+  def join_codes(self, codes: list[Any]) -> Any:
+    """The template codes of several object groups as one batch, in order (what
+    `track` takes for all of them at once)."""
+
   def track(self, code: Any, search: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """One frame of WCS-Net for B objects: `[B, S, S, 3]` search crops -> (mask, hotspot)
     `[B, S, S]` each, hotspot None without a hotspot branch."""

@@ -104,6 +104,11 @@ class JaxBackend:
     return wcsnet.encode_template(self._models["wcsnet"], self._variables["wcsnet"],
                                   image, mask, hotspot)
 
+  def join_codes(self, codes: list[Any]) -> Any:
+    if len(codes) == 1:
+      return codes[0]
+    return jax.tree.map(lambda *parts: jnp.concatenate(parts, axis=0), *codes)
+
   def track(self, code: Any, search: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     mask, hotspot = _track(self._models["wcsnet"], self._variables["wcsnet"], code, search)
     return np.asarray(mask), None if hotspot is None else np.asarray(hotspot)

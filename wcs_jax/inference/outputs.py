@@ -6,8 +6,14 @@
     OUT/tracklets.json     {"width", "height", "fps", "num_objects", "objects": [{"id",
                            "prompt", "fallback"}], "frames": [{"frame", "objects": [{"id",
                            "hotspot": [x, y], "bbox": [x0, y0, x1, y1], "area", "lost",
-                           "window": [cx, cy, side]}]}], "num_frames"}; pixel indices,
-                           bbox x1/y1 exclusive (`compose.ObjectRecord`)
+                           "window": [cx, cy, side]}]}], "prompts": [{"frame", "object",
+                           "prompt": [kind, values...], "fallback"}], "skipped": [{"frame",
+                           "seconds"}], "num_frames", "interrupted"}; pixel indices, bbox
+                           x1/y1 exclusive (`compose.ObjectRecord`). "objects" are the
+                           first frame's; "prompts" every prompt applied, with the frame it
+                           was applied on; "skipped" the frames of a live source dropped
+                           because the tracker was behind (`--realtime`); "interrupted"
+                           whether the run was stopped (Ctrl-C) before the source ended
     OUT/overlay.mp4        the video with each object's mask tinted in its palette colour
                            (alpha `MASK_ALPHA`) and the hotspot as a heat map blended in
                            proportion to its value (at most `HOTSPOT_ALPHA`); H.264 with
@@ -111,7 +117,7 @@ class OutputWriter:
     width: frame width W.
     height: frame height H.
     fps: frame rate of the source, or None (then `DEFAULT_FPS`).
-    objects: per object, what defined it: {"prompt": [...], "fallback": bool}.
+    objects: the first frame's objects: {"id", "prompt": [...], "fallback": bool}.
     overlay_video: write OUT/overlay.mp4.
     background: write in a worker thread.
     audio_from: the source video file, whose audio overlay.mp4 carries (None: none).
@@ -137,9 +143,12 @@ class OutputWriter:
                                audio_from=audio_from) if overlay_video else None)
     self._json = open(self.output / "tracklets.json", "w", encoding="utf-8")  # pylint: disable=consider-using-with
     header = {"width": width, "height": height, "fps": fps, "num_objects": len(objects),
-              "objects": [{"id": k + 1, **obj} for k, obj in enumerate(objects)]}
+              "objects": list(objects)}
     # The header without its closing brace, then the frames array streamed into it.
     self._json.write(json.dumps(header)[:-1] + ', "frames": [\n')
+    self._prompts: list[dict] = []
+    self._skipped: list[dict] = []
+    self.interrupted = False
     self._error: BaseException | None = None
     self._queue: queue.Queue | None = None
     self._worker = None
@@ -149,18 +158,25 @@ class OutputWriter:
       self._worker.start()
 
   def write(self, index: int, frame: np.ndarray, labels: np.ndarray, hotspot: np.ndarray,
-            records: list[compose.ObjectRecord]) -> None:
+            records: list[compose.ObjectRecord], prompts: list[dict] = ()) -> None:
     """Writes (or queues) one frame's mask, hotspot map, tracklet entry and overlay frame.
 
-    The arrays must not be modified afterwards (the tracker's are fresh every frame).
+    `prompts` are the prompts applied on this frame (`prompts.Prompt.record`). The
+    arrays must not be modified afterwards (the tracker's are fresh every frame).
     """
     self._raise_worker_error()
+    self._prompts.extend(prompts)
     item = (index, frame, labels, hotspot, records)
     if self._queue is None:
       self._write_now(*item)
     else:
       self._queue.put(item)
     self.num_frames += 1
+
+  def skip(self, index: int, seconds: float | None) -> None:
+    """Records a frame of the source that was not tracked (a live source's, dropped
+    while the tracker was behind) and when it arrived (seconds since the source opened)."""
+    self._skipped.append({"frame": int(index), "seconds": None if seconds is None else round(seconds, 4)})
 
   def _write_now(self, index: int, frame: np.ndarray, labels: np.ndarray, hotspot: np.ndarray,
                  records: list[compose.ObjectRecord]) -> None:
@@ -195,7 +211,9 @@ class OutputWriter:
       self._worker.join()
       self._worker = None
     try:
-      self._json.write(f'\n], "num_frames": {self._written}}}\n')
+      tail = {"prompts": self._prompts, "skipped": self._skipped, "num_frames": self._written,
+              "interrupted": self.interrupted}
+      self._json.write("\n], " + json.dumps(tail)[1:] + "\n")
     finally:
       self._json.close()
       if self._video is not None:

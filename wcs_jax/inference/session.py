@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 
@@ -22,6 +23,7 @@ from tqdm import tqdm
 
 from wcs_jax.inference import first_frame as first_frame_lib
 from wcs_jax.inference import outputs
+from wcs_jax.inference import prompts as prompts_lib
 from wcs_jax.inference.tracker import Tracker
 
 
@@ -48,9 +50,12 @@ class Summary:
             f"{self.crop_paste * 1e3:.1f} ms, I/O {self.io * 1e3:.1f} ms")
 
 
-def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], output: str | os.PathLike, *,
+def track_to_folder(tracker: Tracker, frames: Iterable, output: str | os.PathLike, *,
                     init: str = "auto", clicks: Sequence[Sequence[float]] | None = None,
                     boxes: Sequence[Sequence[float]] | None = None, mask: np.ndarray | None = None,
+                    prompts: Sequence[prompts_lib.Prompt] = (), indexed: bool = False,
+                    skipped: Callable[[], list[tuple[int, float | None]]] | None = None,
+                    stop: threading.Event | None = None,
                     fps: float | None = None, total: int | None = None, max_frames: int | None = None,
                     overlay_video: bool = True, progress: bool = True,
                     on_frame: Callable[[int], None] | None = None, label: str = "",
@@ -59,9 +64,16 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], output: str 
 
   Args:
     tracker: the tracker.
-    frames: `[H, W, 3]` uint8 RGB frames (e.g. a `wcs_jax.io.video.FrameReader`).
+    frames: `[H, W, 3]` uint8 RGB frames (e.g. a `wcs_jax.io.video.FrameReader`); with
+      `indexed`, `(index, frame)` pairs (`wcs_jax.io.live.LiveSource`).
     output: the OUT folder.
-    init, clicks, boxes, mask: the first frame's prompts (`Tracker.initialise`).
+    init, clicks, boxes, mask: the first frame's prompts (`Tracker.first_frame_prompts`).
+    prompts: prompts on any frame (`prompts.Prompt`).
+    indexed: `frames` yields `(index, frame)`.
+    skipped: called after each frame; returns the `(index, seconds)` of the source's
+      frames dropped since the last call (recorded in tracklets.json's "skipped").
+    stop: when set (e.g. by a SIGINT handler), the run ends after the current frame,
+      every output complete ("interrupted": true in tracklets.json).
     fps: frame rate written into overlay.mp4 and tracklets.json (None: unknown).
     total: number of frames, for the progress bar (None: unknown).
     max_frames: stop after this many frames.
@@ -76,7 +88,8 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], output: str 
   """
   if max_frames is not None:
     total = max_frames if total is None else min(total, max_frames)
-  results = tracker.track(frames, init, clicks=clicks, boxes=boxes, mask=mask)
+  results = tracker.track(frames, init, clicks=clicks, boxes=boxes, mask=mask, prompts=prompts,
+                          indexed=indexed)
   writer = None
   seconds = {"network": 0.0, "crop_paste": 0.0, "io": 0.0}
   start = last = time.perf_counter()
@@ -86,12 +99,16 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], output: str 
       for result in results:
         if writer is None:
           height, width = result.frame.shape[:2]
-          writer = outputs.OutputWriter(output, width, height, fps, result.prompts, overlay_video,
+          objects = [{"id": r["object"], "prompt": r["prompt"], "fallback": r["fallback"]}
+                     for r in result.prompts if "fallback" in r]
+          writer = outputs.OutputWriter(output, width, height, fps, objects, overlay_video,
                                         audio_from=audio_from)
-          _report_fallbacks(result.prompts, label)
-        writer.write(result.index, result.frame, result.mask, result.hotspot, result.objects)
+        _report_fallbacks(result.prompts, label)
+        writer.write(result.index, result.frame, result.mask, result.hotspot, result.objects, result.prompts)
+        for index, when in (skipped() if skipped is not None else ()):
+          writer.skip(index, when)
         now = time.perf_counter()
-        if result.index == 0:
+        if writer.num_frames == 1:
           first_frame = now - last
         else:
           seconds["network"] += result.network_seconds
@@ -101,7 +118,10 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], output: str 
         bar.update(1)
         if on_frame is not None:
           on_frame(result.index)
-        if max_frames is not None and result.index + 1 >= max_frames:
+        if max_frames is not None and writer.num_frames >= max_frames:
+          break
+        if stop is not None and stop.is_set():
+          writer.interrupted = True
           break
   finally:
     results.close()
@@ -113,11 +133,11 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], output: str 
                  **{k: v / tracked for k, v in seconds.items()})
 
 
-def _report_fallbacks(prompts: Sequence[dict], label: str) -> None:
-  """One console line (stderr) per object whose first-frame mask is a fallback."""
-  for number, entry in enumerate(prompts, start=1):
-    if entry["fallback"]:
+def _report_fallbacks(applied: Sequence[dict], label: str) -> None:
+  """One console line (stderr) per object whose prompt's mask is a fallback."""
+  for entry in applied:
+    if entry.get("fallback"):
       kind = entry["prompt"][0]
-      print(f"warning: {label + ': ' if label else ''}object {number} ({kind}): the first-frame networks "
-            f"gave an empty mask; it starts from {first_frame_lib.FALLBACKS[kind]} (\"fallback\": true in "
-            "tracklets.json)", file=sys.stderr)
+      print(f"warning: {label + ': ' if label else ''}object {entry['object']} ({kind}, frame {entry['frame']}): "
+            f"the first-frame networks gave an empty mask; it starts from {first_frame_lib.FALLBACKS[kind]} "
+            "(\"fallback\": true in tracklets.json)", file=sys.stderr)

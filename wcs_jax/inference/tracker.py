@@ -1,10 +1,11 @@
 """Online tracking of object masks and hotspots (OSHT, paper Sec. 3.2).
 
-Per video:
+Per video (`stream.TrackingStream`, one frame at a time):
 1. First frame: the objects' masks and hotspot guidance (`first_frame`: automatic,
-   clicks, boxes or a given mask). Each object's template crop (its box enlarged by
-   `template_context`, `crops.template_window`) is encoded once, all objects in one
-   batch: that `TemplateCode` is reused for every later frame.
+   clicks, boxes or a given mask; `prompts.Prompt`). Each object's template crop (its
+   box enlarged by `template_context`, `crops.template_window`) is encoded once: that
+   `TemplateCode` is reused for every later frame. Prompts on later frames add,
+   re-initialise or remove objects (`stream` module docstring).
 2. Every later frame, for all objects at once: crop the search window of each
    (`search_context` times the object's extent, centred on its last position), run
    WCS-Net's `track` (one jitted call, the objects as the batch), paste each mask and
@@ -38,18 +39,17 @@ tracked (and not one of several clicked ones).
 from __future__ import annotations
 
 import dataclasses
-import math
+import itertools
 import os
-import time
 from collections.abc import Iterable, Iterator, Sequence
 
-import cv2
 import ml_collections
 import numpy as np
 
 from wcs_jax.inference import compose
-from wcs_jax.inference import crops
 from wcs_jax.inference import first_frame
+from wcs_jax.inference import prompts as prompts_lib
+from wcs_jax.inference import stream as stream_lib
 from wcs_jax.inference.backend import Backend
 from wcs_jax.inference.backend import BackendUnavailableError
 from wcs_jax.inference.backend import load_backend
@@ -138,8 +138,8 @@ class FrameResult:
       first-frame networks and template encoding with their crops).
     crop_paste_seconds: time in crops, pastes, merging and the state update (0 in the
       first frame).
-    prompts: first frame only (None later): per object, what defined it,
-      {"prompt": [kind, values...], "fallback": bool} (`first_frame.InitialObject`).
+    prompts: the prompts applied on this frame, `prompts.Prompt.record` entries
+      {"frame", "object", "prompt": [kind, values...], "fallback"} (none: []).
   """
   index: int
   frame: np.ndarray
@@ -148,16 +148,7 @@ class FrameResult:
   objects: list[compose.ObjectRecord]
   network_seconds: float
   crop_paste_seconds: float
-  prompts: list[dict] | None = None
-
-
-@dataclasses.dataclass
-class _ObjectState:
-  cx: float
-  cy: float
-  extent: float
-  area: int
-  lost: int = 0
+  prompts: list[dict] = dataclasses.field(default_factory=list)
 
 
 class Tracker:
@@ -211,6 +202,97 @@ class Tracker:
         backend lacks.
     """
     height, width = frame.shape[:2]
+    self._check_flags(init, clicks, boxes, mask)
+    if init == "auto":
+      return [first_frame.automatic(frame, self.backend, self.config.click_sigma)]
+    if init == "click":
+      return first_frame.from_clicks(frame, self.backend, first_frame.check_clicks(clicks, width, height),
+                                     self.config.click_sigma)
+    if init == "box":
+      return first_frame.from_boxes(frame, self.backend, first_frame.check_boxes(boxes, width, height),
+                                    self.config.guidance_sigma)
+    return first_frame.from_mask(np.asarray(mask), width, height, self.config.guidance_sigma)
+
+  def first_frame_prompts(self, width: int, height: int, init: str = "auto", *,
+                          clicks: Sequence[Sequence[float]] | None = None,
+                          boxes: Sequence[Sequence[float]] | None = None,
+                          mask: np.ndarray | None = None, frame: int = 0) -> list[prompts_lib.Prompt]:
+    """The first-frame flags (`initialise`'s arguments) as prompts for objects 1..N.
+
+    "auto" gives object 1 automatically, "click" and "box" one object per prompt in
+    order, "mask" one per id of the label map in increasing order; "none" gives no
+    object (tracking starts empty; prompts on later frames add objects).
+    """
+    if init == "none":
+      if clicks or boxes or mask is not None:
+        raise first_frame.InitialisationError("first-frame prompts given with --init none")
+      return []
+    self._check_flags(init, clicks, boxes, mask)
+    if init == "auto":
+      return [prompts_lib.Prompt(frame, 1, "auto", source="--init auto")]
+    if init == "click":
+      return [prompts_lib.Prompt(frame, k, "click", xy, source="--click")
+              for k, xy in enumerate(first_frame.check_clicks(clicks, width, height), start=1)]
+    if init == "box":
+      return [prompts_lib.Prompt(frame, k, "box", tuple(float(v) for v in box), source="--box")
+              for k, box in enumerate(first_frame.check_boxes(boxes, width, height), start=1)]
+    labels = np.asarray(mask)
+    if labels.shape != (height, width):
+      raise first_frame.InitialisationError(f"--mask: the mask is {labels.shape[1]}x{labels.shape[0]}, the "
+                                            f"first frame {width}x{height}")
+    ids = [int(i) for i in np.unique(labels) if i]
+    if not ids:
+      raise first_frame.InitialisationError("--mask: the mask has no object pixels")
+    return [prompts_lib.Prompt(frame, k, "mask", (float(i),), mask=labels == i, source="--mask")
+            for k, i in enumerate(ids, start=1)]
+
+  def start(self, frame: np.ndarray, prompts: Sequence[prompts_lib.Prompt] = (),
+            index: int = 0) -> stream_lib.TrackingStream:
+    """A streaming tracker on `frame` with its prompts (`stream.TrackingStream`); its
+    `first` attribute holds this frame's result."""
+    return stream_lib.TrackingStream(self, frame, prompts, index)
+
+  def track(self, frames: Iterable[np.ndarray], init: str = "auto", *,
+            clicks: Sequence[Sequence[float]] | None = None,
+            boxes: Sequence[Sequence[float]] | None = None,
+            mask: np.ndarray | None = None, prompts: Sequence[prompts_lib.Prompt] = (),
+            indexed: bool = False) -> Iterator[FrameResult]:
+    """Tracks the first frame's objects (`initialise`) and `prompts` through `frames`.
+
+    Args:
+      frames: `[H, W, 3]` uint8 RGB frames, e.g. a `wcs_jax.io.video.FrameReader`; with
+        `indexed`, `(index, frame)` pairs (a live source that skips frames).
+      init, clicks, boxes, mask: the first frame's objects (`first_frame_prompts`).
+      prompts: prompts on any frame (`prompts.Prompt`); each applies on its frame, or
+        on the first frame tracked after it when that one was skipped.
+
+    Yields:
+      One `FrameResult` per frame; `prompts` lists what was applied on that frame.
+
+    Raises:
+      ValueError: no frames, or a frame whose size differs from the first one's.
+      first_frame.InitialisationError, prompts.PromptError: bad prompts.
+    """
+    iterator = iter(frames) if indexed else enumerate(frames)
+    try:
+      first_index, first = next(iterator)
+    except StopIteration:
+      raise ValueError("the video has no frames") from None
+    height, width = first.shape[:2]
+    pending = self.first_frame_prompts(width, height, init, clicks=clicks, boxes=boxes, mask=mask,
+                                       frame=first_index)
+    pending = sorted([*pending, *prompts], key=lambda p: p.frame)
+    stream = None
+    for index, frame in itertools.chain([(first_index, first)], iterator):
+      due = [p for p in pending if p.frame <= index]
+      pending = pending[len(due):]
+      if stream is None:
+        stream = self.start(frame, due, index)
+        yield stream.first
+      else:
+        yield stream.step(frame, due, index)
+
+  def _check_flags(self, init, clicks, boxes, mask) -> None:
     if init not in first_frame.INITS:
       raise first_frame.InitialisationError(f"--init must be one of {list(first_frame.INITS)}, got {init!r}")
     given = {"click": clicks, "box": boxes, "mask": mask}
@@ -223,134 +305,3 @@ class Tracker:
       raise BackendUnavailableError(
           f"--init {init} needs EG-Net and Gaze2Mask-Net, which this run does not hold; "
           "initialise from a mask (--mask PNG) or track with a run whose chain trained them")
-    if init == "auto":
-      return [first_frame.automatic(frame, self.backend, self.config.click_sigma)]
-    if init == "click":
-      return first_frame.from_clicks(frame, self.backend, first_frame.check_clicks(clicks, width, height),
-                                     self.config.click_sigma)
-    if init == "box":
-      return first_frame.from_boxes(frame, self.backend, first_frame.check_boxes(boxes, width, height),
-                                    self.config.guidance_sigma)
-    return first_frame.from_mask(np.asarray(mask), width, height, self.config.guidance_sigma)
-
-  def track(self, frames: Iterable[np.ndarray], init: str = "auto", *,
-            clicks: Sequence[Sequence[float]] | None = None,
-            boxes: Sequence[Sequence[float]] | None = None,
-            mask: np.ndarray | None = None) -> Iterator[FrameResult]:
-    """Tracks the first frame's objects (`initialise`) through `frames`.
-
-    Args:
-      frames: `[H, W, 3]` uint8 RGB frames, e.g. a `wcs_jax.io.video.FrameReader`.
-      init, clicks, boxes, mask: as for `initialise`.
-
-    Yields:
-      One `FrameResult` per frame, the first frame's holding the initial objects.
-
-    Raises:
-      ValueError: no frames, or a frame whose size differs from the first one's.
-      first_frame.InitialisationError: bad prompts.
-    """
-    iterator = iter(frames)
-    try:
-      first = next(iterator)
-    except StopIteration:
-      raise ValueError("the video has no frames") from None
-    start = time.perf_counter()
-    objects = self.initialise(first, init, clicks=clicks, boxes=boxes, mask=mask)
-    first_result, code, states = self._start(first, objects)
-    yield dataclasses.replace(first_result, network_seconds=time.perf_counter() - start)
-    shape = first.shape
-    for index, frame in enumerate(iterator, start=1):
-      if frame.shape != shape:
-        raise ValueError(f"frame {index} is {frame.shape[1]}x{frame.shape[0]}, the first frame "
-                         f"{shape[1]}x{shape[0]}")
-      yield self._step(index, frame, code, states)
-
-  def _start(self, frame: np.ndarray, objects: list[first_frame.InitialObject]):
-    """Template code, object states and the first frame's result."""
-    height, width = frame.shape[:2]
-    size = self.config.image_size
-    fill = np.asarray(cv2.mean(frame)[:3])
-    templates, masks, guidances, windows, states = [], [], [], [], []
-    for obj in objects:
-      box, area = compose.object_extent(obj.mask.astype(np.uint8), 1, None)
-      window = crops.template_window(box, self.config.template_context)
-      windows.append(window)
-      templates.append(crops.crop(frame, window, size, fill))
-      masks.append(crops.crop(obj.probability, window, size, 0.0) >= 0.5)
-      guidances.append(np.clip(crops.crop(obj.guidance, window, size, 0.0), 0.0, 1.0))
-      states.append(_ObjectState((box[0] + box[2]) / 2, (box[1] + box[3]) / 2,
-                                 self._clip_extent(max(box[2] - box[0], box[3] - box[1]), width, height), area))
-    code = self.backend.encode_template(
-        np.stack(templates).astype(np.float32) / 255.0,
-        np.stack(masks)[..., None].astype(np.float32), np.stack(guidances)[..., None])
-    whole = (0, 0, width, height)
-    placed_masks = [compose.Placed(obj.probability, whole) for obj in objects]
-    placed_hotspots = [compose.Placed(obj.guidance, whole) for obj in objects]
-    result = self._result(0, frame, placed_masks, placed_hotspots, windows, width, height, 0.0, 0.0)
-    prompts = [{"prompt": list(obj.prompt), "fallback": obj.fallback} for obj in objects]
-    return dataclasses.replace(result, prompts=prompts), code, states
-
-  def _clip_extent(self, extent: float, width: int, height: int) -> float:
-    return min(max(extent, self.config.min_extent), max(width, height))
-
-  def _search_window(self, state: _ObjectState, width: int, height: int) -> crops.Window:
-    window = crops.search_window(state.cx, state.cy, state.extent, self.config.search_context)
-    if not state.lost:
-      return window
-    side = window.side * self.config.widen_factor ** state.lost
-    if side >= max(width, height):
-      return crops.Window(width / 2, height / 2, max(width, height))
-    return crops.Window(state.cx, state.cy, side)
-
-  def _step(self, index: int, frame: np.ndarray, code, states: list[_ObjectState]) -> FrameResult:
-    height, width = frame.shape[:2]
-    size = self.config.image_size
-    start = time.perf_counter()
-    fill = np.asarray(cv2.mean(frame)[:3])
-    windows = [self._search_window(state, width, height) for state in states]
-    search = np.stack([crops.crop(frame, window, size, fill) for window in windows])
-    search = search.astype(np.float32) * np.float32(1 / 255)
-    cropped = time.perf_counter()
-    mask_probs, hotspot_probs = self.backend.track(code, search)
-    network = time.perf_counter() - cropped
-    resumed = time.perf_counter()
-    placed_masks = [self._paste(p, w, width, height) for p, w in zip(mask_probs, windows)]
-    placed_hotspots = ([None] * len(states) if hotspot_probs is None else
-                       [self._paste(p, w, width, height) for p, w in zip(hotspot_probs, windows)])
-    result = self._result(index, frame, placed_masks, placed_hotspots, windows, width, height, network, 0.0)
-    records = [self._update(state, record, width, height) for state, record in zip(states, result.objects)]
-    crop_paste = (cropped - start) + (time.perf_counter() - resumed)
-    return dataclasses.replace(result, objects=records, crop_paste_seconds=crop_paste)
-
-  @staticmethod
-  def _paste(prob: np.ndarray, window: crops.Window, width: int, height: int) -> compose.Placed | None:
-    pasted = crops.paste(prob, window, width, height)
-    return None if pasted is None else compose.Placed(*pasted)
-
-  def _result(self, index: int, frame: np.ndarray, placed_masks: list[compose.Placed | None],
-              placed_hotspots: list[compose.Placed | None], windows: list[crops.Window],
-              width: int, height: int, network: float, crop_paste: float) -> FrameResult:
-    labels = compose.label_map(placed_masks, width, height, self.config.mask_threshold)
-    hotspot = compose.hotspot_map(placed_hotspots, width, height)
-    records = []
-    for k, (placed, window) in enumerate(zip(placed_masks, windows)):
-      bbox, area = compose.object_extent(labels, k + 1, None if placed is None else placed.roi)
-      records.append(compose.ObjectRecord(
-          id=k + 1, hotspot=compose.peak(placed_hotspots[k]), bbox=bbox, area=area,
-          window=(window.cx, window.cy, window.side)))
-    return FrameResult(index, frame, labels, hotspot, records, network, crop_paste)
-
-  def _update(self, state: _ObjectState, record: compose.ObjectRecord, width: int,
-              height: int) -> compose.ObjectRecord:
-    """Moves an object's state to this frame's record (recovery policy: module docstring)."""
-    if record.bbox is None or record.area < self.config.lost_area_fraction * state.area:
-      state.lost += 1
-      return dataclasses.replace(record, lost=True)
-    x0, y0, x1, y1 = record.bbox
-    m = self.config.scale_smoothing
-    extent = math.exp(m * math.log(state.extent) + (1 - m) * math.log(max(x1 - x0, y1 - y0)))
-    state.cx, state.cy = (x0 + x1) / 2, (y0 + y1) / 2
-    state.extent = self._clip_extent(extent, width, height)
-    state.area, state.lost = record.area, 0
-    return record

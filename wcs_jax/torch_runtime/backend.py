@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 import numpy as np
+import torch
 
 from wcs_jax.torch_runtime import export
 from wcs_jax.torch_runtime import runtime
@@ -62,6 +63,13 @@ class TorchBackend:
   def encode_template(self, image: np.ndarray, mask: np.ndarray, hotspot: np.ndarray) -> TemplateCode:
     """WCS-Net's template code of B objects (opaque to the tracker)."""
     return self.runtime.encode_template(image, mask, hotspot)
+
+  def join_codes(self, codes: list[TemplateCode]) -> TemplateCode:
+    """Several groups' codes as one batch, in order."""
+    if len(codes) == 1:
+      return codes[0]
+    return TemplateCode(mask=tuple(torch.cat(parts) for parts in zip(*(c.mask for c in codes))),
+                        hotspot=tuple(torch.cat(parts) for parts in zip(*(c.hotspot for c in codes))))
 
   def track(self, code: TemplateCode, search: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """One frame for B objects: `[B, S, S, 3]` -> (mask, hotspot) `[B, S, S]`, hotspot None if off."""
