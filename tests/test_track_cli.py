@@ -241,3 +241,28 @@ def test_prompts_file_adds_and_removes_objects(workdir, davis, tmp_path, capsys)
   assert len(stderr.strip().splitlines()) == 1 and not (tmp_path / "bad").exists()
   code, _, stderr = run_tool(capsys, "--input", "camera:57", "--workdir", workdir, "--output", tmp_path / "cam")
   assert code == 1 and "--input camera:57: no camera at index 57" in stderr
+
+
+def test_sigint_mid_video_stops_with_every_output_complete(workdir, davis, tmp_path):
+  """Ctrl-C (SIGINT) after a few frames: exit code 130, every PNG valid, tracklets.json
+  complete and marked interrupted, overlay.mp4 decodes to the number of tracked frames."""
+  import signal  # pylint: disable=import-outside-toplevel
+  frames, _ = davis
+  out = tmp_path / "out"
+  process = subprocess.Popen([sys.executable, str(REPO / "tools" / "track.py"), "--input", str(frames),
+                              "--workdir", str(workdir), "--output", str(out), "--box", "300,100,600,400"],
+                             stderr=subprocess.PIPE, text=True)
+  deadline = time.monotonic() + 240
+  while (not (out / "masks").exists() or len(list((out / "masks").iterdir())) < 3) and process.poll() is None:
+    assert time.monotonic() < deadline, "no frame written in time"
+    time.sleep(0.1)
+  process.send_signal(signal.SIGINT)
+  _, stderr = process.communicate(timeout=120)
+  assert process.returncode == 130, stderr
+  tracklets = json.loads((out / "tracklets.json").read_text())
+  assert tracklets["interrupted"] is True and 3 <= tracklets["num_frames"] < 50
+  names = sorted((out / "masks").iterdir())
+  assert [p.stem for p in names] == [f"{i:05d}" for i in range(tracklets["num_frames"])]
+  for path in names:
+    assert mask_io.read_label_map(path).shape == (480, 854)
+  assert sum(1 for _ in FrameReader(out / "overlay.mp4")) == tracklets["num_frames"]
