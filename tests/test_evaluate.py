@@ -277,7 +277,7 @@ def test_workdir_tracks_then_scores(evaluate, davis_tree, tmp_path, monkeypatch,
         yield inference.FrameResult(
             index=index, frame=frame, mask=OBJECT if index % 2 == 0 else OBJECT * 0,
             hotspot=np.zeros(SHAPE, np.float32), objects=[], network_seconds=0.0,
-            crop_paste_seconds=0.0, prompts=[] if index == 0 else None)
+            crop_paste_seconds=0.0, prompts=[])
 
   monkeypatch.setattr(inference, "Tracker", StandInTracker)
   report = run(evaluate, "--dataset", "davis2016", "--data-dir", root, "--workdir",
@@ -307,11 +307,11 @@ def test_workdir_init_from_the_first_ground_truth(evaluate, davis_tree, tmp_path
       return cls()
 
     def track(self, frames, init="auto", **prompts):
-      seen.append((init, {k: v for k, v in prompts.items() if v is not None}))
+      seen.append((init, {k: v for k, v in prompts.items() if k in ("clicks", "boxes", "mask") and v is not None}))
       for index, frame in enumerate(frames):
         yield inference.FrameResult(index=index, frame=frame, mask=OBJECT, hotspot=np.zeros(SHAPE, np.float32),
                                     objects=[], network_seconds=0.0, crop_paste_seconds=0.0,
-                                    prompts=[] if index == 0 else None)
+                                    prompts=[])
 
   monkeypatch.setattr(inference, "Tracker", StandInTracker)
   report = run(evaluate, "--dataset", "davis2016", "--data-dir", root, "--workdir", tmp_path / "run",
