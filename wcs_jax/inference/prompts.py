@@ -68,12 +68,7 @@ class Prompt:
     object.__setattr__(self, "values", tuple(float(v) for v in self.values))
     if self.kind not in KINDS:
       raise PromptError(f"{self.source}: kind must be one of {list(KINDS)}, got {self.kind!r}")
-    if isinstance(self.frame, bool) or not isinstance(self.frame, (int, np.integer)) or self.frame < 0:
-      raise PromptError(f"{self.source}: \"frame\" must be an integer >= 0, got {self.frame!r}")
-    if (isinstance(self.object, bool) or not isinstance(self.object, (int, np.integer))
-        or not 1 <= self.object <= MAX_OBJECT_ID):
-      raise PromptError(f"{self.source}: \"object\" must be an integer id in 1..{MAX_OBJECT_ID}, "
-                        f"got {self.object!r}")
+    _check_frame_and_id(self.frame, self.object, self.source)
     expected = {"click": (2,), "box": (4,), "mask": (0, 1)}.get(self.kind, (0,))
     if len(self.values) not in expected:
       raise PromptError(f"{self.source}: a {self.kind} takes {' or '.join(map(str, expected))} numbers, got {list(self.values)}")
@@ -88,6 +83,14 @@ class Prompt:
     if fallback is not None:
       entry["fallback"] = bool(fallback)
     return entry
+
+
+def _check_frame_and_id(frame: object, object_id: object, source: str) -> None:
+  if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)) or frame < 0:
+    raise PromptError(f"{source}: \"frame\" must be an integer >= 0, got {frame!r}")
+  if (isinstance(object_id, bool) or not isinstance(object_id, (int, np.integer))
+      or not 1 <= object_id <= MAX_OBJECT_ID):
+    raise PromptError(f"{source}: \"object\" must be an integer id in 1..{MAX_OBJECT_ID}, got {object_id!r}")
 
 
 def _numbers(entry: dict, key: str, count: int, source: str) -> tuple[float, ...]:
@@ -144,7 +147,7 @@ def from_json(entries: object, base: pathlib.Path | None = None, name: str = "pr
       path = pathlib.Path(entry["mask"])
       if base is not None and not path.is_absolute():
         path = base / path
-      Prompt(frame, object_id, "click", (0.0, 0.0), source=source)  # checks frame and object first
+      _check_frame_and_id(frame, object_id, source)  # before the PNG is read
       prompts.append(Prompt(frame, object_id, "mask", mask=_read_mask(path, object_id, source), source=source))
     else:
       prompts.append(Prompt(frame, object_id, kind, _numbers(entry, kind, 2 if kind == "click" else 4, source),

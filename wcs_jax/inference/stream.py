@@ -46,6 +46,34 @@ from wcs_jax.inference.prompts import Prompt
 from wcs_jax.inference.prompts import PromptError
 
 
+@dataclasses.dataclass(frozen=True)
+class FrameResult:
+  """The tracker's output for one frame.
+
+  Attributes:
+    index: frame index, from 0.
+    frame: `[H, W, 3]` uint8 RGB, the input frame itself.
+    mask: `[H, W]` uint8 object ids (0 background, objects 1..N).
+    hotspot: `[H, W]` float32 hotspot map in [0, 1] (all objects' maximum; zeros
+      without a hotspot branch).
+    objects: one `compose.ObjectRecord` per object, in id order.
+    network_seconds: time in the network calls (first frame: the whole initialisation,
+      first-frame networks and template encoding with their crops).
+    crop_paste_seconds: time in crops, pastes, merging and the state update (0 in the
+      first frame).
+    prompts: the prompts applied on this frame, `prompts.Prompt.record` entries
+      {"frame", "object", "prompt": [kind, values...], "fallback"} (none: []).
+  """
+  index: int
+  frame: np.ndarray
+  mask: np.ndarray
+  hotspot: np.ndarray
+  objects: list[compose.ObjectRecord]
+  network_seconds: float
+  crop_paste_seconds: float
+  prompts: list[dict] = dataclasses.field(default_factory=list)
+
+
 @dataclasses.dataclass
 class ObjectState:
   """Where the tracker looks for one object (`tracker` module docstring)."""
@@ -107,14 +135,13 @@ class TrackingStream:
         source that skips frames passes the index it read).
 
     Returns:
-      The frame's `tracker.FrameResult`; `prompts` lists the prompts applied on it
+      The frame's `FrameResult`; `prompts` lists the prompts applied on it
       (`Prompt.record` entries, their "frame" this frame's index).
 
     Raises:
       ValueError: a frame of another size.
       PromptError: a remove of an id that is not tracked, two prompts for one id.
     """
-    from wcs_jax.inference.tracker import FrameResult  # pylint: disable=import-outside-toplevel
     index = self.index + 1 if index is None else int(index)
     if frame.shape[:2] != (self.height, self.width) or frame.ndim != 3:
       raise ValueError(f"frame {index} is {frame.shape[1]}x{frame.shape[0]}, the first frame "

@@ -46,7 +46,6 @@ from collections.abc import Iterable, Iterator, Sequence
 import ml_collections
 import numpy as np
 
-from wcs_jax.inference import compose
 from wcs_jax.inference import first_frame
 from wcs_jax.inference import prompts as prompts_lib
 from wcs_jax.inference import stream as stream_lib
@@ -123,32 +122,7 @@ class TrackerConfig:
     return cls(**fields)
 
 
-@dataclasses.dataclass(frozen=True)
-class FrameResult:
-  """The tracker's output for one frame.
-
-  Attributes:
-    index: frame index, from 0.
-    frame: `[H, W, 3]` uint8 RGB, the input frame itself.
-    mask: `[H, W]` uint8 object ids (0 background, objects 1..N).
-    hotspot: `[H, W]` float32 hotspot map in [0, 1] (all objects' maximum; zeros
-      without a hotspot branch).
-    objects: one `compose.ObjectRecord` per object, in id order.
-    network_seconds: time in the network calls (first frame: the whole initialisation,
-      first-frame networks and template encoding with their crops).
-    crop_paste_seconds: time in crops, pastes, merging and the state update (0 in the
-      first frame).
-    prompts: the prompts applied on this frame, `prompts.Prompt.record` entries
-      {"frame", "object", "prompt": [kind, values...], "fallback"} (none: []).
-  """
-  index: int
-  frame: np.ndarray
-  mask: np.ndarray
-  hotspot: np.ndarray
-  objects: list[compose.ObjectRecord]
-  network_seconds: float
-  crop_paste_seconds: float
-  prompts: list[dict] = dataclasses.field(default_factory=list)
+FrameResult = stream_lib.FrameResult  # re-exported: the result type of `track` and `TrackingStream.step`
 
 
 class Tracker:

@@ -83,7 +83,7 @@ class LiveSource:
     self.height, self.width = first[1].shape[:2]
     fps = self._capture.get(cv2.CAP_PROP_FPS)
     self.fps = float(fps) if 0 < fps < 1000 else None
-    self._first = first
+    self._first_frame: np.ndarray | None = first[1]  # given by the first iteration
     self._count = 1
     self._lock = threading.Condition()
     self._newest: tuple[int, float, np.ndarray] | None = None
@@ -120,8 +120,9 @@ class LiveSource:
         self._lock.notify_all()
 
   def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
-    yield 0, self._first[1]
-    self._first = (self._first[0], None)
+    first, self._first_frame = self._first_frame, None
+    if first is not None:
+      yield 0, first
     while not self._closed:
       if self._thread is None:
         frame = self._read()
