@@ -85,7 +85,7 @@ def test_two_processes_give_the_losses_of_one_process_with_four_devices(tmp_path
   trainer.train_and_evaluate(worker.tiny_config(), tmp_path / "single", host_batches=worker.host_batches)
 
   port = _free_port()
-  env = train_testing.subprocess_env(2)
+  env = train_testing.subprocess_env(2, persistent_cache=False)
   logs = [(tmp_path / f"process{i}.log").open("w") for i in range(2)]
   processes = [subprocess.Popen([sys.executable, str(train_testing.REPO / "tests" / "train_multihost_worker.py"),
                                  str(port), str(i), "2", str(tmp_path / "multi")],

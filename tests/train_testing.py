@@ -40,9 +40,15 @@ def fast_compiles():
       jax.config.update(n, v)
 
 
-def subprocess_env(device_count: int) -> dict[str, str]:
+def subprocess_env(device_count: int, *, persistent_cache: bool = True) -> dict[str, str]:
   """Environment of a training subprocess: `device_count` CPU devices, the same
-  compilation settings as `fast_compiles`, quiet TensorFlow, no GPU."""
+  compilation settings as `fast_compiles`, quiet TensorFlow, no GPU.
+
+  `persistent_cache=False` for the processes of one multi-process run: JAX writes
+  their executables to the cache from process 0 only, so on a second run process 0
+  loads its step while the others compile it, and the first collective (gloo waits
+  30 s for its peers) times out on a slow machine.
+  """
   env = dict(os.environ)
   env.update({
       "XLA_FLAGS": f"--xla_force_host_platform_device_count={device_count}",
@@ -56,6 +62,10 @@ def subprocess_env(device_count: int) -> dict[str, str]:
       "CUDA_VISIBLE_DEVICES": "",
       "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests"), env.get("PYTHONPATH", "")]),
   })
+  if not persistent_cache:
+    for name in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS",
+                 "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"):
+      env.pop(name)
   return env
 
 
