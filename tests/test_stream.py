@@ -60,6 +60,21 @@ def test_objects_added_later_and_removed_leave_the_others_unchanged():
   assert both[6].prompts == [{"frame": 6, "object": 7, "prompt": ["remove"]}]
 
 
+def test_a_failing_prompt_leaves_the_stream_as_it_was():
+  frames, left, right = two_disc_video()
+  first = [Prompt(0, 1, "mask", mask=left[0]), Prompt(0, 2, "mask", mask=right[0])]
+  reference, failed = (tracker().start(frames[0], first) for _ in range(2))
+  reference.step(frames[1])
+  failed.step(frames[1])
+  # The colour stand-in has no EG-Net / Gaze2Mask-Net: the click fails after the remove was checked.
+  with pytest.raises(Exception, match="needs EG-Net and Gaze2Mask-Net"):
+    failed.step(frames[2], [Prompt(2, 1, "remove"), Prompt(2, 3, "click", values=(100, 60))])
+  for k in (2, 3):
+    a, b = reference.step(frames[k]), failed.step(frames[k])
+    assert (a.index, [o.id for o in a.objects]) == (b.index, [1, 2]) == (k, [1, 2])
+    np.testing.assert_array_equal(a.mask, b.mask)
+
+
 def test_batching_does_not_change_an_objects_numbers():
   """The JAX backend: one object's probabilities are bit for bit the same tracked alone
   or in a batch of three (what keeps the other objects unchanged when one is added)."""

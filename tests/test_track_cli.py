@@ -14,6 +14,7 @@ from PIL import Image
 import tracking_testing
 import train_testing
 from wcs_jax.io import masks as mask_io
+from wcs_jax.io import mjpeg
 from wcs_jax.io.video import FrameReader
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -164,45 +165,10 @@ def test_help_explains_every_flag():
     assert flag in result.stdout
 
 
-class _MJPEGServer:
-  """An MJPEG-over-HTTP stream of `num` frames on 127.0.0.1, served by a thread; frame i
-  is uniform grey 5 * i, so the frames that arrive can be told apart."""
-
-  def __init__(self, num: int, delay: float = 0.0):
-    import http.server  # pylint: disable=import-outside-toplevel
-    import threading  # pylint: disable=import-outside-toplevel
-    import cv2  # pylint: disable=import-outside-toplevel
-    server = self
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-      def do_GET(self):  # pylint: disable=invalid-name
-        self.send_response(200)
-        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
-        self.end_headers()
-        for i in range(num):
-          _, jpeg = cv2.imencode(".jpg", np.full((48, 64, 3), 5 * i, np.uint8))
-          self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg)
-                           + jpeg.tobytes() + b"\r\n")
-          server.sent += 1
-          time.sleep(delay)
-        self.wfile.write(b"--frame--\r\n")
-
-      def log_message(self, *args):
-        pass
-
-    self.sent = 0
-    self._http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    self.url = f"http://127.0.0.1:{self._http.server_address[1]}/stream.mjpg"
-    threading.Thread(target=self._http.serve_forever, daemon=True).start()
-
-  def close(self):
-    self._http.shutdown()
-    self._http.server_close()
-
-
 @pytest.mark.parametrize("realtime", [False, True])
 def test_http_mjpeg_stream_every_frame_tracked_or_recorded_skipped(workdir, tmp_path, capsys, realtime):
-  server = _MJPEGServer(40)
+  # Frame i is uniform grey 5 * i, so the frames that arrive can be told apart.
+  server = mjpeg.MJPEGServer([np.full((48, 64, 3), 5 * i, np.uint8) for i in range(40)])
   out = tmp_path / "live"
   try:
     code, _, stderr = run_tool(capsys, "--input", server.url, "--workdir", workdir, "--output", out,

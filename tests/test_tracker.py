@@ -386,9 +386,13 @@ def test_output_writer_streams_in_order_and_reports_worker_errors(tmp_path):
   labels = np.zeros((4, 6), np.uint8)
   labels[:2, :3] = 1
   hotspot = np.zeros((4, 6), np.float32)
-  with outputs.OutputWriter(tmp_path / "ok", 6, 4, None, [{"prompt": ["mask", 1], "fallback": False}]) as writer:
+  written = []  # on_written runs once the frame's files exist
+  on_written = lambda i: written.append((i, (tmp_path / f"ok/masks/{i:05d}.png").is_file()))
+  with outputs.OutputWriter(tmp_path / "ok", 6, 4, None, [{"prompt": ["mask", 1], "fallback": False}],
+                            on_written=on_written) as writer:
     for index in range(5):
       writer.write(index, frame, labels, hotspot, [record])
+  assert written == [(i, True) for i in range(5)]
   tracklets = json.loads((tmp_path / "ok" / "tracklets.json").read_text())
   assert [f["frame"] for f in tracklets["frames"]] == list(range(5)) and tracklets["num_frames"] == 5
   assert tracklets["frames"][0]["objects"][0] == {"id": 1, "hotspot": [2, 1], "bbox": [0, 0, 3, 2],

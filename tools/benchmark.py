@@ -23,7 +23,9 @@ Sections
   S = 320) with random weights, for 1 and 2 objects, with the JAX and the PyTorch
   backend taking turns, beside `keras.applications`
   EfficientNetB2 (weights=None) on TensorFlow at 320x320 in the same run; with
-  `--track-memory-frames N`, the RSS after 100 and after N frames of a long stream.
+  `--track-live-frames N`, the end-to-end latency (capture to label map written) and
+  throughput on a live MJPEG stream served on 127.0.0.1, with and without `--realtime`;
+  with `--track-memory-frames N`, the RSS after 100 and after N frames of a long stream.
 - `--train`: compile time, step time and examples/s of every training stage's update
   step (EG-Net, Gaze2Mask-Net with its frozen EG-Net, WCS-Net stage 1 and 2), built by
   the trainer from `configs/<stage>.py` (the paper's batch sizes and optimizers) at
@@ -276,6 +278,13 @@ def add_track_flags(parser: argparse.ArgumentParser) -> None:
   group.add_argument("--track-size", type=int, default=320, help="crop side S (default 320)")
   group.add_argument("--track-repeats", type=int, default=20,
                      help="timed Keras EfficientNetB2 forward passes, median reported (default 20)")
+  group.add_argument("--track-live-frames", type=int, default=0,
+                     help="also track a live source: this many synthetic 854x480 frames served as an "
+                          "MJPEG stream on 127.0.0.1 at --track-live-fps, one object, each backend "
+                          "with and without --realtime; reports the latency from each frame's capture "
+                          "to its label map written, beside throughput (0: skip; docs/tracking.md uses 150)")
+  group.add_argument("--track-live-fps", type=float, default=30.0,
+                     help="capture rate of the live source (default 30, the paper's real time)")
   group.add_argument("--track-memory-frames", type=int, default=0,
                      help="also measure the RSS after 100 and after this many frames of a repeated "
                           "854x480 frame stream, with all outputs written (0: skip; docs/tracking.md uses 2000)")
@@ -386,6 +395,7 @@ def track_section(args: argparse.Namespace) -> str:
                      f"{100 * m['crop_paste'] / m['network']:.1f}%", f"{m['io'] * 1e3:.1f}",
                      f"{m['network'] * 1e3 / keras_run_ms:.2f}", speed_up,
                      f"{1 / (m['network'] + m['crop_paste'] + m['io']):.1f}"])
+    live = _track_live(args, trackers, tmp) if args.track_live_frames else ""
   title = (f"Tracker, {width}x{height} video, {args.track_backbone}, S = {size}, random weights, "
            f"JAX on {jax.default_backend()}, {os.cpu_count()} CPU cores; mean per tracked frame over "
            f"{args.track_frames - 1} frames, median of {args.track_rounds} runs per backend (the backends "
@@ -396,9 +406,61 @@ def track_section(args: argparse.Namespace) -> str:
   table = title + "\n\n" + _markdown(
       ["objects", "backend", "network (ms)", "crop/paste (ms)", "crop/paste / network", "I/O (ms)",
        "network / Keras B2", "network speed-up vs JAX", "frames/s (all)"], rows)
+  if live:
+    table += "\n\n" + live
   if args.track_memory_frames:
     table += "\n\n" + _track_memory(args)
   return table
+
+
+def _track_live(args: argparse.Namespace, trackers: dict, tmp: pathlib.Path) -> str:
+  """End-to-end latency on a live source: a synthetic 854x480 video served by
+  `wcs_jax.io.mjpeg.MJPEGServer` at `--track-live-fps` (frame i captured at i / fps),
+  read by `LiveSource` as `tools/track.py --input http://...` reads it, every output
+  written; latency = label map written (the writer's thread) - capture time."""
+  import json  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from input_pipeline import synthetic  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference import session  # pylint: disable=g-import-not-at-top
+  from wcs_jax.io import live as live_io  # pylint: disable=g-import-not-at-top
+  from wcs_jax.io import mjpeg  # pylint: disable=g-import-not-at-top
+
+  total, fps = args.track_live_frames, args.track_live_fps
+  if total < 3 or fps <= 0:
+    raise SystemExit(f"--track-live-frames / --track-live-fps: expected >= 3 frames and a positive rate, "
+                     f"got {total} and {fps}")
+  video = synthetic.render_video(2, total, size=(854, 480), num_objects=1)
+  mask = video.masks[0, 0].astype(np.uint8)
+  rows = []
+  for name, tracker in trackers.items():
+    # The one-object graphs are compiled / traced before the clock starts.
+    session.track_to_folder(tracker, video.frames[:3], tmp / f"live_warm_{name}", init="mask", mask=mask,
+                            progress=False)
+    for realtime in (False, True):
+      written: dict[int, float] = {}
+      out = tmp / f"live_{name}_{realtime}"
+      with mjpeg.MJPEGServer(video.frames, fps=fps) as server:
+        with live_io.LiveSource(server.url, realtime=realtime) as source:
+          session.track_to_folder(tracker, source, out, init="mask", mask=mask, indexed=True,
+                                  skipped=source.skipped, fps=fps, progress=False,
+                                  overlay_video=not args.track_no_overlay,
+                                  on_frame=lambda i: written.__setitem__(i, time.monotonic()))
+        captured, served = server.captured, server.sent
+      skipped = len(json.loads((out / "tracklets.json").read_text())["skipped"])
+      later = sorted(i for i in written if i > 0)  # frame 0 also encodes the template
+      latency = np.array([written[i] - captured[i] for i in later]) * 1e3
+      rate = (len(later) - 1) / (written[later[-1]] - written[later[0]])
+      rows.append([name, "--realtime" if realtime else "every frame", served, len(written), skipped,
+                   f"{rate:.1f}", f"{(written[0] - captured[0]) * 1e3:.0f}", f"{np.median(latency):.0f}",
+                   f"{np.percentile(latency, 90):.0f}", f"{latency.max():.0f}"])
+  title = (f"Live source: {total} synthetic 854x480 frames served as MJPEG over HTTP on 127.0.0.1 at "
+           f"{fps:g} frames/s, one object (mask prompt), {args.track_backbone}, S = {args.track_size}, every "
+           f"output written{' except overlay.mp4' * args.track_no_overlay}; latency from each frame's "
+           f"capture to its label map written, over the frames after the first (the first also encodes "
+           f"the template).")
+  return title + "\n\n" + _markdown(
+      ["backend", "mode", "frames served", "tracked", "skipped", "tracked frames/s", "first frame (ms)",
+       "latency median (ms)", "latency p90 (ms)", "latency max (ms)"], rows)
 
 
 def _track_memory(args: argparse.Namespace) -> str:

@@ -31,6 +31,7 @@ import os
 import pathlib
 import queue
 import threading
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -121,6 +122,8 @@ class OutputWriter:
     overlay_video: write OUT/overlay.mp4.
     background: write in a worker thread.
     audio_from: the source video file, whose audio overlay.mp4 carries (None: none).
+    on_written: called with each frame's index once its files are written and its
+      overlay frame is with the encoder (from the worker thread with `background`).
   """
 
   QUEUE_FRAMES = 2
@@ -131,8 +134,10 @@ class OutputWriter:
 
   def __init__(self, output: str | os.PathLike, width: int, height: int, fps: float | None,
                objects: list[dict], overlay_video: bool = True, background: bool = True,
-               audio_from: str | os.PathLike | None = None):
+               audio_from: str | os.PathLike | None = None,
+               on_written: Callable[[int], None] | None = None):
     self.output = pathlib.Path(output)
+    self._on_written = on_written
     self.masks_dir = self.output / "masks"
     self.hotspots_dir = self.output / "hotspots"
     self.masks_dir.mkdir(parents=True, exist_ok=True)
@@ -188,6 +193,8 @@ class OutputWriter:
     if self._video is not None:
       self._video.write(_even(overlay(frame, labels, hotspot)))
     self._written += 1
+    if self._on_written is not None:
+      self._on_written(index)
 
   def _drain(self) -> None:
     while (item := self._queue.get()) is not None:

@@ -79,7 +79,8 @@ def track_to_folder(tracker: Tracker, frames: Iterable, output: str | os.PathLik
     max_frames: stop after this many frames.
     overlay_video: write overlay.mp4.
     progress: show a tqdm progress bar (frames/s) on stderr.
-    on_frame: called with each frame's index once it is written (e.g. to sample memory).
+    on_frame: called with each frame's index once its outputs are written (from the
+      output writer's thread; e.g. to sample memory or time the latency).
     label: names the video in console messages (e.g. "sequence blackswan").
     audio_from: the source video file; overlay.mp4 carries its audio (None: none).
 
@@ -102,7 +103,7 @@ def track_to_folder(tracker: Tracker, frames: Iterable, output: str | os.PathLik
           objects = [{"id": r["object"], "prompt": r["prompt"], "fallback": r["fallback"]}
                      for r in result.prompts if "fallback" in r]
           writer = outputs.OutputWriter(output, width, height, fps, objects, overlay_video,
-                                        audio_from=audio_from)
+                                        audio_from=audio_from, on_written=on_frame)
         _report_fallbacks(result.prompts, label)
         writer.write(result.index, result.frame, result.mask, result.hotspot, result.objects, result.prompts)
         for index, when in (skipped() if skipped is not None else ()):
@@ -116,8 +117,6 @@ def track_to_folder(tracker: Tracker, frames: Iterable, output: str | os.PathLik
           seconds["io"] += now - last - result.network_seconds - result.crop_paste_seconds
         last = now
         bar.update(1)
-        if on_frame is not None:
-          on_frame(result.index)
         if max_frames is not None and writer.num_frames >= max_frames:
           break
         if stop is not None and stop.is_set():

@@ -146,21 +146,24 @@ class TrackingStream:
     if frame.shape[:2] != (self.height, self.width) or frame.ndim != 3:
       raise ValueError(f"frame {index} is {frame.shape[1]}x{frame.shape[0]}, the first frame "
                        f"{self.width}x{self.height}")
-    self.index = index
     start = time.perf_counter()
     if len({p.object for p in prompts}) != len(prompts):
       raise PromptError(f"frame {index}: two prompts for one object")
-    records, initial = [], {}
-    for prompt in prompts:
-      if prompt.kind == "remove":
-        if prompt.object not in self._objects:
-          raise PromptError(f"{prompt.source} (frame {index}): object {prompt.object} is not tracked "
-                            f"(objects: {self.ids or 'none'})")
-        del self._objects[prompt.object]
-        records.append(dataclasses.replace(prompt, frame=index).record())
+    # Every prompt is checked and its object made before anything changes: a prompt
+    # that fails leaves the stream as it was.
+    removed = [p for p in prompts if p.kind == "remove"]
+    for prompt in removed:
+      if prompt.object not in self._objects:
+        raise PromptError(f"{prompt.source} (frame {index}): object {prompt.object} is not tracked "
+                          f"(objects: {self.ids or 'none'})")
+    initial = {p.object: self._initial_object(frame, p) for p in prompts if p.kind != "remove"}
+    self.index = index
+    records = []
+    for prompt in removed:
+      del self._objects[prompt.object]
+      records.append(dataclasses.replace(prompt, frame=index).record())
     for prompt in prompts:
       if prompt.kind != "remove":
-        initial[prompt.object] = self._initial_object(frame, prompt)
         records.append(dataclasses.replace(prompt, frame=index).record(initial[prompt.object].fallback))
     windows, placed_masks, placed_hotspots = {}, {}, {}
     fill = np.asarray(cv2.mean(frame)[:3])
