@@ -18,17 +18,20 @@ def _grey_frames(num: int) -> list[np.ndarray]:
 
 def test_every_frame_arrives_in_order_at_the_capture_rate():
   with mjpeg.MJPEGServer(_grey_frames(12), fps=40.0) as server:
+    start = time.monotonic()
     with live.LiveSource(server.url) as source:
       got = [(index, int(np.round(frame.mean()))) for index, frame in source]
+    seconds = time.monotonic() - start
     assert (source.width, source.height) == (48, 32)
     captured = np.diff(server.captured)
   assert [g[0] for g in got] == list(range(12))
   np.testing.assert_allclose([g[1] for g in got], 8 * np.arange(12), atol=2)
   np.testing.assert_allclose(captured, 1 / 40, rtol=1e-6)  # the schedule, not the send times
+  assert seconds >= 11 / 40 - 0.01  # and the frames keep to it
   assert server.sent == 12
 
 
-def test_realtime_keeps_the_newest_frame_and_reports_every_other_one():
+def test_realtime_keeps_the_newest_frame_and_reports_the_rest_as_skipped():
   with mjpeg.MJPEGServer(_grey_frames(30), fps=100.0) as server:
     with live.LiveSource(server.url, realtime=True) as source:
       tracked, skipped = [], []
@@ -37,7 +40,7 @@ def test_realtime_keeps_the_newest_frame_and_reports_every_other_one():
         skipped += source.skipped()
         time.sleep(0.05)  # a tracker at 20 frames/s behind a source at 100
       skipped += source.skipped()
-  assert tracked == sorted(tracked) and skipped and tracked[0] == 0
+  assert skipped and len(tracked) < 30
   assert sorted(tracked + [i for i, _ in skipped]) == list(range(30))
   seconds = [s for _, s in skipped]
   assert seconds == sorted(seconds) and all(s >= 0 for s in seconds)

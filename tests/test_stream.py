@@ -10,6 +10,7 @@ import tracking_testing
 from test_tracker import ColourBackend
 from test_tracker import disc_video
 from wcs_jax.inference import prompts as prompts_lib
+from wcs_jax.inference.backend import BackendUnavailableError
 from wcs_jax.inference.prompts import Prompt
 from wcs_jax.inference.prompts import PromptError
 from wcs_jax.inference.tracker import Tracker
@@ -67,7 +68,7 @@ def test_a_failing_prompt_leaves_the_stream_as_it_was():
   reference.step(frames[1])
   failed.step(frames[1])
   # The colour stand-in has no EG-Net / Gaze2Mask-Net: the click fails after the remove was checked.
-  with pytest.raises(Exception, match="needs EG-Net and Gaze2Mask-Net"):
+  with pytest.raises(BackendUnavailableError, match="needs EG-Net and Gaze2Mask-Net"):
     failed.step(frames[2], [Prompt(2, 1, "remove"), Prompt(2, 3, "click", values=(100, 60))])
   for k in (2, 3):
     a, b = reference.step(frames[k]), failed.step(frames[k])

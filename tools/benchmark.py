@@ -37,6 +37,7 @@ Sections
 """
 import argparse
 import contextlib
+import functools
 import os
 import pathlib
 import sys
@@ -282,7 +283,7 @@ def add_track_flags(parser: argparse.ArgumentParser) -> None:
                      help="also track a live source: this many synthetic 854x480 frames served as an "
                           "MJPEG stream on 127.0.0.1 at --track-live-fps, one object, each backend "
                           "with and without --realtime; reports the latency from each frame's capture "
-                          "to its label map written, beside throughput (0: skip; docs/tracking.md uses 150)")
+                          "to its outputs written, beside throughput (0: skip; docs/tracking.md uses 150)")
   group.add_argument("--track-live-fps", type=float, default=30.0,
                      help="capture rate of the live source (default 30, the paper's real time)")
   group.add_argument("--track-memory-frames", type=int, default=0,
@@ -413,11 +414,16 @@ def track_section(args: argparse.Namespace) -> str:
   return table
 
 
+def _record_time(times: dict[int, float], index: int) -> None:
+  times[index] = time.monotonic()
+
+
 def _track_live(args: argparse.Namespace, trackers: dict, tmp: pathlib.Path) -> str:
   """End-to-end latency on a live source: a synthetic 854x480 video served by
   `wcs_jax.io.mjpeg.MJPEGServer` at `--track-live-fps` (frame i captured at i / fps),
   read by `LiveSource` as `tools/track.py --input http://...` reads it, every output
-  written; latency = label map written (the writer's thread) - capture time."""
+  written; latency = the frame's outputs written (mask and hotspot PNGs, tracklet entry,
+  overlay frame handed to the encoder; the writer's thread) - its capture time."""
   import json  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
   from input_pipeline import synthetic  # pylint: disable=g-import-not-at-top
@@ -444,10 +450,16 @@ def _track_live(args: argparse.Namespace, trackers: dict, tmp: pathlib.Path) -> 
           session.track_to_folder(tracker, source, out, init="mask", mask=mask, indexed=True,
                                   skipped=source.skipped, fps=fps, progress=False,
                                   overlay_video=not args.track_no_overlay,
-                                  on_frame=lambda i: written.__setitem__(i, time.monotonic()))
+                                  on_frame=functools.partial(_record_time, written))
         captured, served = server.captured, server.sent
       skipped = len(json.loads((out / "tracklets.json").read_text())["skipped"])
+      if served != len(written) + skipped or served != total:
+        raise SystemExit(f"live run ({name}, realtime {realtime}): {total} frames served as {served}, "
+                         f"{len(written)} tracked + {skipped} skipped")
       later = sorted(i for i in written if i > 0)  # frame 0 also encodes the template
+      if len(later) < 2:
+        raise SystemExit(f"live run ({name}, realtime {realtime}): {len(later)} frame(s) tracked after the "
+                         f"first; raise --track-live-frames")
       latency = np.array([written[i] - captured[i] for i in later]) * 1e3
       rate = (len(later) - 1) / (written[later[-1]] - written[later[0]])
       rows.append([name, "--realtime" if realtime else "every frame", served, len(written), skipped,
@@ -456,7 +468,7 @@ def _track_live(args: argparse.Namespace, trackers: dict, tmp: pathlib.Path) -> 
   title = (f"Live source: {total} synthetic 854x480 frames served as MJPEG over HTTP on 127.0.0.1 at "
            f"{fps:g} frames/s, one object (mask prompt), {args.track_backbone}, S = {args.track_size}, every "
            f"output written{' except overlay.mp4' * args.track_no_overlay}; latency from each frame's "
-           f"capture to its label map written, over the frames after the first (the first also encodes "
+           f"capture to its outputs written (mask and hotspot PNGs, tracklet entry, overlay frame), over the frames after the first (the first also encodes "
            f"the template).")
   return title + "\n\n" + _markdown(
       ["backend", "mode", "frames served", "tracked", "skipped", "tracked frames/s", "first frame (ms)",

@@ -123,7 +123,8 @@ class OutputWriter:
     background: write in a worker thread.
     audio_from: the source video file, whose audio overlay.mp4 carries (None: none).
     on_written: called with each frame's index once its files are written and its
-      overlay frame is with the encoder (from the worker thread with `background`).
+      overlay frame is with the encoder (from the worker thread with `background`); an
+      exception in it ends the run like a failed write.
   """
 
   QUEUE_FRAMES = 2

@@ -79,8 +79,10 @@ def track_to_folder(tracker: Tracker, frames: Iterable, output: str | os.PathLik
     max_frames: stop after this many frames.
     overlay_video: write overlay.mp4.
     progress: show a tqdm progress bar (frames/s) on stderr.
-    on_frame: called with each frame's index once its outputs are written (from the
-      output writer's thread; e.g. to sample memory or time the latency).
+    on_frame: called with each frame's index once its outputs are written (mask and
+      hotspot PNGs, tracklet entry, overlay frame handed to the encoder), from the
+      output writer's thread, e.g. to sample memory or time the latency; an exception
+      in it ends the run like a failed write.
     label: names the video in console messages (e.g. "sequence blackswan").
     audio_from: the source video file; overlay.mp4 carries its audio (None: none).
 

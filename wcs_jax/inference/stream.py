@@ -141,6 +141,8 @@ class TrackingStream:
     Raises:
       ValueError: a frame of another size.
       PromptError: a remove of an id that is not tracked, two prompts for one id.
+      BackendUnavailableError: a click, box or auto prompt without EG-Net and
+        Gaze2Mask-Net.
     """
     index = self.index + 1 if index is None else int(index)
     if frame.shape[:2] != (self.height, self.width) or frame.ndim != 3:
@@ -149,8 +151,8 @@ class TrackingStream:
     start = time.perf_counter()
     if len({p.object for p in prompts}) != len(prompts):
       raise PromptError(f"frame {index}: two prompts for one object")
-    # Every prompt is checked and its object made before anything changes: a prompt
-    # that fails leaves the stream as it was.
+    # Every prompt is checked and its object made by the first-frame networks before
+    # anything changes: a prompt that fails there leaves the stream as it was.
     removed = [p for p in prompts if p.kind == "remove"]
     for prompt in removed:
       if prompt.object not in self._objects:

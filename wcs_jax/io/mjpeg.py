@@ -24,6 +24,7 @@ import http.server
 import threading
 import time
 from collections.abc import Iterable
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -43,8 +44,8 @@ class MJPEGServer:
 
   Attributes:
     url: the stream's address.
-    sent: number of frames written to the last connection so far.
-    captured: `time.monotonic()` capture time of each frame of the last connection.
+    sent: number of frames written to the latest connection so far.
+    captured: `time.monotonic()` capture time of each frame of the latest connection.
   """
 
   def __init__(self, frames: Iterable[np.ndarray], fps: float | None = None, host: str = "127.0.0.1",
@@ -65,7 +66,7 @@ class MJPEGServer:
         self.send_response(200)
         self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY.decode()}")
         self.end_headers()
-        server._stream(self.wfile)
+        server.stream(self.wfile)
 
       def log_message(self, *args):  # quiet: no line per request on stderr
         pass
@@ -76,20 +77,24 @@ class MJPEGServer:
     self._thread = threading.Thread(target=self._http.serve_forever, name="mjpeg-server", daemon=True)
     self._thread.start()
 
-  def _stream(self, out) -> None:
-    self.sent, self.captured = 0, []
+  def stream(self, out: BinaryIO) -> None:
+    """Writes the whole stream to one connection's `out` (the request handler's thread);
+    `sent` and `captured` then describe this connection."""
+    captured: list[float] = []
+    self.sent, self.captured = 0, captured
     start = time.monotonic()
     try:
       for i, jpeg in enumerate(self._jpegs):
         due = start + i / self.fps if self.fps else time.monotonic()
         if (wait := due - time.monotonic()) > 0:
           time.sleep(wait)
-        self.captured.append(due)
+        captured.append(due)
         out.write(b"--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % (BOUNDARY, len(jpeg))
                   + jpeg + b"\r\n")
-        self.sent += 1
+        if self.captured is captured:  # a newer connection now owns the counters
+          self.sent = len(captured)
       out.write(b"--%s--\r\n" % BOUNDARY)
-    except (BrokenPipeError, ConnectionResetError):  # the client stopped reading
+    except (ConnectionError, TimeoutError):  # the client stopped reading
       pass
 
   def close(self) -> None:
@@ -105,6 +110,7 @@ class MJPEGServer:
 
 
 def main(argv: list[str] | None = None) -> None:
+  """`python -m wcs_jax.io.mjpeg --input VIDEO [--fps F] [--host H] [--port P]`."""
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
   parser.add_argument("--input", required=True, help="video file or frame folder to serve")
   parser.add_argument("--fps", type=float, default=None, help="capture rate (default: the video's)")
@@ -114,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
   from wcs_jax.io.video import FrameReader  # pylint: disable=import-outside-toplevel
   try:
     reader = FrameReader(args.input)
-    fps = args.fps or reader.info.fps or 30.0
+    fps = args.fps if args.fps is not None else reader.info.fps or 30.0
     server = MJPEGServer(reader, fps=fps, host=args.host, port=args.port)
   except (OSError, ValueError) as error:
     raise SystemExit(f"error: {error}") from None
