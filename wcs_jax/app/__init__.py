@@ -1,0 +1,1 @@
+"""The local browser app's state (`tools/app.py`)."""
