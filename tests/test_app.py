@@ -23,6 +23,7 @@ from wcs_jax.app.workspace import WorkspaceError
 from wcs_jax.app.workspace import resolve_source
 from wcs_jax.inference.tracker import Tracker
 from wcs_jax.io.video import FrameReader
+from wcs_jax.io.video import VideoWriter
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CLIP_FRAMES = 8
@@ -36,12 +37,16 @@ def workdir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def videos(tmp_path_factory, shared_data):
-  """An allowed root holding the first frames of DAVIS blackswan, and a bad upload."""
+  """An allowed root holding the first frames of DAVIS blackswan, as frames and as an
+  mp4, and a bad upload."""
   root = tmp_path_factory.mktemp("videos")
   source = shared_data / "davis2016" / "JPEGImages" / "480p" / "blackswan"
   (root / "blackswan").mkdir()
   for path in sorted(source.glob("*.jpg"))[:CLIP_FRAMES]:
     shutil.copy(path, root / "blackswan" / path.name)
+  with VideoWriter(root / "clip.mp4", fps=24.0) as writer:
+    for path in sorted((root / "blackswan").glob("*.jpg")):
+      writer.write(np.asarray(Image.open(path).convert("RGB")))
   (root / "corrupt.mp4").write_bytes(np.random.default_rng(0).integers(0, 256, 4096, np.uint8).tobytes())
   return root
 
@@ -67,6 +72,21 @@ def test_paths_outside_the_allowed_roots_are_refused(videos, tmp_path):
     (videos / "link").unlink()
   with pytest.raises(WorkspaceError, match="needs --allowed-root"):
     resolve_source("blackswan", [])
+  # A playlist could name videos anywhere; a frame folder's images must lie under the root.
+  (videos / "list.m3u8").write_text("#EXTM3U\n/elsewhere/clip.ts\n")
+  linked = videos / "linked"
+  linked.mkdir()
+  (linked / "00000.jpg").symlink_to(next((videos / "blackswan").glob("*.jpg")))
+  (linked / "00001.jpg").symlink_to(tmp_path / "outside.jpg")
+  (tmp_path / "outside.jpg").write_bytes((videos / "blackswan" / "00000.jpg").read_bytes())
+  try:
+    with pytest.raises(WorkspaceError, match="expected a video file"):
+      resolve_source("list.m3u8", [videos])
+    with pytest.raises(WorkspaceError, match="00001.jpg links outside the allowed roots"):
+      resolve_source("linked", [videos])
+  finally:
+    (videos / "list.m3u8").unlink()
+    shutil.rmtree(linked)
 
 
 def test_workspace_prompts_undo_cancel_and_export(workdir, videos, tmp_path):
@@ -88,8 +108,13 @@ def test_workspace_prompts_undo_cancel_and_export(workdir, videos, tmp_path):
   assert space.prompts == [{"frame": 0, "object": 1, "click": [100, 100]}]
   space.undo()  # restores it
   assert space.prompts == [first]
-  space.add_prompt({"frame": 3, "object": 2}, mask=np.pad(np.ones((40, 40), bool), ((200, 240), (400, 414))))
+  square = np.pad(np.ones((40, 40), bool), ((200, 240), (400, 414)))
+  space.add_prompt({"frame": 3, "object": 2}, mask=square)
+  space.add_prompt({"frame": 3, "object": 2}, mask=np.roll(square, 50, axis=1))  # replaces it
+  space.undo()  # the first mask is back, in its own file
   assert json.loads((space.folder / "prompts.json").read_text()) == space.prompts
+  (entry,) = [e for e in space.prompts if "mask" in e]
+  np.testing.assert_array_equal(np.asarray(Image.open(space.folder / entry["mask"])) == 2, square)
 
   frames = []
 
@@ -110,8 +135,11 @@ def test_workspace_prompts_undo_cancel_and_export(workdir, videos, tmp_path):
   assert {r["object"] for r in rows} == {"object 1", "object 2"}
   with zipfile.ZipFile(space.export()) as archive:
     names = set(archive.namelist())
-  assert {"tracklets.json", "overlay.mp4", "prompts.json", "masks/00007.png", "hotspots/00000.png",
-          "prompt_masks/frame00003_object002.png"} <= names
+  assert {"tracklets.json", "overlay.mp4", "prompts.json", "init.txt", "masks/00007.png", "hotspots/00000.png",
+          entry["mask"]} <= names
+  assert len([n for n in names if n.startswith("prompt_masks/")]) == 1  # only the masks the run used
+  assert space.command(["--workdir", "RUN"]).endswith(
+      f"--workdir RUN --output OUT --init none --prompts {space.folder / 'tracked' / 'prompts.json'}")
 
 
 # The whole loop in a real browser.
@@ -160,6 +188,7 @@ def browser():
   options.binary_location = CHROMIUM
   for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1700"):
     options.add_argument(flag)
+  options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # every request the page makes
   driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
   yield driver
   driver.quit()
@@ -221,6 +250,9 @@ def test_browser_loop_matches_track_cli(app_url, browser, videos, workdir, tmp_p
   page.find("#upload input[type=file]").send_keys(str(videos / "corrupt.mp4"))
   page.wait_for(lambda: "Error:" in page.status(), "the upload error")
   assert "corrupt.mp4: not a video" in page.status()
+  page.find("#upload input[type=file]").send_keys(str(videos / "clip.mp4"))  # replaces the bad one
+  page.wait_for(lambda: "Opened clip.mp4" in page.status(), "the uploaded video")
+  assert f"{CLIP_FRAMES} frames, 854x480" in page.status()
   page.find("#video-path textarea").send_keys(str(REPO / "README.md"))
   page.click_and_wait("#open-path", "outside the allowed roots")
 
@@ -241,9 +273,10 @@ def test_browser_loop_matches_track_cli(app_url, browser, videos, workdir, tmp_p
   page.click_and_wait("#track", f"Tracked {CLIP_FRAMES} frames")
   page.click_and_wait("#reframe", "Reframed to 9:16", "#reframe-status")
   page.click_and_wait("#export", "The same masks", "#export-status")
-  # Nothing the page loaded came from elsewhere (fonts, scripts, analytics).
-  loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
-  assert loaded and [u for u in loaded if not u.startswith((app_url, "data:", "blob:"))] == []
+  # The page asked nothing of another host (fonts, scripts, analytics), failed requests included.
+  requested = [json.loads(entry["message"])["message"] for entry in browser.get_log("performance")]
+  requested = [m["params"]["request"]["url"] for m in requested if m["method"] == "Network.requestWillBeSent"]
+  assert requested and [u for u in requested if not u.startswith((app_url, "data:", "blob:"))] == []
   if os.environ.get("WCS_APP_SCREENSHOT"):  # the README's picture: the top of the page
     browser.set_window_size(1400, 1000)
     browser.execute_script("window.scrollTo(0, 0)")

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import pathlib
 import shutil
 import sys
+import tempfile
 import threading
 import time
 
@@ -46,6 +48,7 @@ from wcs_jax.io import masks as mask_io  # noqa: E402  pylint: disable=wrong-imp
 NEW = "new object"
 TOOLS = ("click", "box", "remove")
 ASPECTS = ("9:16", "1:1", "4:5", "16:9", "4:3")
+CLEARED = 8  # outputs a newly opened video clears (`build`)
 _COUNTER = itertools.count(1)
 
 
@@ -71,41 +74,55 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class App:
-  """The page's handlers over one shared tracker; each browser session has its workspace."""
+  """The page's handlers over one shared tracker; each browser session has its workspace.
+
+  Every handler that redraws the page returns `_refresh`'s values for the outputs
+  `[workspace, view, status, object, prompts, accept, discard, corner]`.
+  """
 
   def __init__(self, tracker: Tracker, data_dir: pathlib.Path, allowed_roots: list[pathlib.Path],
-               workdir: str | None):
+               model_flags: list[str]):
     self.tracker = tracker
     self.data_dir = data_dir
     self.allowed_roots = allowed_roots
-    self.workdir = workdir or "RUN"
+    self.model_flags = model_flags
     self.lock = threading.Lock()
 
-  # Opening.
+  # Opening: outputs + [slider] + CLEARED (+ [upload]).
 
-  def _open(self, source: pathlib.Path, folder: pathlib.Path):
-    workspace = Workspace(self.tracker, folder, source, self.lock)
+  def _open(self, source: pathlib.Path, folder: pathlib.Path, name: str):
+    try:
+      workspace = Workspace(self.tracker, folder, source, self.lock)
+    except WorkspaceError:
+      shutil.rmtree(folder, ignore_errors=True)
+      raise
     try:
       workspace.proposal()
       note = ("The automatic proposal (EG-Net, then Gaze2Mask-Net) is drawn on frame 0: accept it as "
               "object 1, or discard it and click on the object.")
     except WorkspaceError as error:
-      note = f"{error}; click on the object."
-    status = (f"Opened **{source.name}**: {workspace.num_frames} frames, {workspace.width}x{workspace.height}. "
+      note = f"{_text(str(error))}; only a mask prompt can add an object."
+    status = (f"Opened {_text(name)}: {workspace.num_frames} frames, {workspace.width}x{workspace.height}. "
               + note)
-    return self._refresh(workspace, 0, status) + [gr.Slider(minimum=0, maximum=max(workspace.num_frames - 1, 1),
-                                                            value=0, step=1, interactive=workspace.num_frames > 1)]
+    slider = gr.Slider(minimum=0, maximum=max(workspace.num_frames - 1, 1), value=0, step=1,
+                       interactive=workspace.num_frames > 1)
+    return self._refresh(workspace, 0, status, NEW, selected=NEW) + [slider] + [None] * CLEARED
 
-  def open_path(self, text: str, workspace):
+  def _open_failed(self, error) -> list:
+    """The page as it was (the open workspace stays), the error in the status line."""
+    return [gr.skip(), gr.skip(), f"**Error:** {_text(str(error))}"] + [gr.skip()] * (5 + 1 + CLEARED)
+
+  def open_path(self, text: str):
     try:
       source = resolve_source(text or "", self.allowed_roots)
-      return self._open(source, self._new_folder(source.name))
+      return self._open(source, self._new_folder(source.name), source.name)
     except WorkspaceError as error:
-      return self._error(workspace, error) + [gr.Slider()]
+      return self._open_failed(error)
 
-  def open_upload(self, path: str | None, workspace):
+  def open_upload(self, path: str | None):
+    """Opens an upload; the upload box is cleared for the next one."""
     if not path:
-      return self._error(workspace, "no file was uploaded") + [gr.Slider()]
+      return self._open_failed("no file was uploaded") + [None]
     upload = pathlib.Path(path)
     folder = self._new_folder(upload.stem)
     try:
@@ -114,10 +131,10 @@ class App:
       source = folder / "upload" / upload.name
       source.parent.mkdir(parents=True)
       shutil.copyfile(upload, source)
-      return self._open(source, folder)
+      return self._open(source, folder, upload.name) + [None]
     except WorkspaceError as error:
       shutil.rmtree(folder, ignore_errors=True)
-      return self._error(workspace, error) + [gr.Slider()]
+      return self._open_failed(error) + [None]
 
   def _new_folder(self, name: str) -> pathlib.Path:
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60] or "video"
@@ -125,76 +142,79 @@ class App:
 
   # Prompts.
 
-  def decide_proposal(self, accept: bool, workspace, index):
+  def decide_proposal(self, accept: bool, workspace, index, choice):
     if workspace is None:
-      return self._error(workspace, "open a video first")
+      return self._no_video()
     try:
       workspace.accept_proposal(accept)
     except WorkspaceError as error:
-      return self._error(workspace, error, index)
+      return self._error(workspace, error, index, choice)
     status = "Proposal accepted as object 1." if accept else "Proposal discarded: click on the object."
-    return self._refresh(workspace, index, status, selected="1" if accept else NEW)
+    return self._refresh(workspace, index, status, choice, selected="1" if accept else NEW)
 
   def select(self, event: gr.SelectData, workspace, index, choice, tool, corner):
     """A click on the frame: a click prompt, a box corner, or a remove."""
     if workspace is None:
-      return self._error(workspace, "open a video first") + [None]
+      return self._no_video()
     x, y = (float(v) for v in event.index)
     object_id = workspace.new_object_id() if choice == NEW else int(choice)
     entry = {"frame": int(index), "object": object_id}
     if tool == "box":
-      if corner is None:
+      if corner is None or corner[0] != int(index):
         return self._refresh(workspace, index, f"Box for object {object_id}: click the opposite corner.",
-                             selected=choice, pending=(x, y)) + [(x, y)]
-      (x0, y0), (x1, y1) = corner, (x, y)
+                             choice, pending=(int(index), x, y))
+      (_, x0, y0), (x1, y1) = corner, (x, y)
       entry["box"] = [min(x0, x1), min(y0, y1), max(x0, x1) + 1, max(y0, y1) + 1]
     elif tool == "remove":
       if choice == NEW:
-        return self._error(workspace, "choose the object to remove", index) + [None]
+        return self._error(workspace, "choose the object to remove", index, choice)
       entry["remove"] = True
     else:
       entry["click"] = [x, y]
     try:
       workspace.add_prompt(entry)
     except WorkspaceError as error:
-      return self._error(workspace, error, index) + [None]
+      return self._error(workspace, error, index, choice)
     verb = "removed from" if tool == "remove" else "prompted on"
     return self._refresh(workspace, index, f"Object {object_id} {verb} frame {int(index)}. Track to see it.",
-                         selected=str(object_id)) + [None]
+                         choice, selected=str(object_id))
 
   def load_mask(self, path, id_in_file, workspace, index, choice):
     if workspace is None:
-      return self._error(workspace, "open a video first")
+      return self._no_video()
     try:
       if not path:
         raise WorkspaceError("choose a mask PNG first")
+      name = pathlib.Path(path).name
       try:
         labels = mask_io.read_label_map(path)
       except (ValueError, OSError) as error:
-        raise WorkspaceError(f"{pathlib.Path(path).name}: {error}") from None
+        raise WorkspaceError(f"{name}: {error}") from None
       ids = [int(i) for i in np.unique(labels) if i]
       wanted = int(id_in_file) if id_in_file else (ids[0] if len(ids) == 1 else None)
       if wanted is None or wanted not in ids:
-        raise WorkspaceError(f"{pathlib.Path(path).name} holds ids {ids}: give the id to use")
+        raise WorkspaceError(f"{name} holds ids {ids}: give the id to use")
       object_id = workspace.new_object_id() if choice == NEW else int(choice)
       workspace.add_prompt({"frame": int(index), "object": object_id}, mask=labels == wanted)
     except WorkspaceError as error:
-      return self._error(workspace, error, index)
-    return self._refresh(workspace, index, f"Object {object_id}: mask on frame {int(index)}.",
+      return self._error(workspace, error, index, choice)
+    return self._refresh(workspace, index, f"Object {object_id}: mask on frame {int(index)}.", choice,
                          selected=str(object_id))
 
-  def undo(self, workspace, index):
+  def undo(self, workspace, index, choice):
     if workspace is None:
-      return self._error(workspace, "open a video first")
+      return self._no_video()
     undone = workspace.undo()
-    return self._refresh(workspace, index, f"Undone: {undone}." if undone else "Nothing to undo.")
+    status = f"Undone: {_text(json.dumps(undone))}." if undone else "Nothing to undo."
+    return self._refresh(workspace, index, status, choice)
 
-  # Tracking.
+  # Tracking: outputs + [timeline, lost].
 
-  def track(self, workspace, index, progress=gr.Progress()):
-    """Tracks in a thread; yields the progress line twice a second."""
+  def track(self, workspace, index, choice, progress=gr.Progress()):
+    """Tracks in a thread; yields the progress line twice a second. A closed page stops
+    the run after the current frame."""
     if workspace is None:
-      yield self._error(workspace, "open a video first") + [gr.LinePlot(), ""]
+      yield self._no_video() + [gr.skip(), gr.skip()]
       return
     done, result, failure = [0], [], []
     start = time.perf_counter()
@@ -208,16 +228,20 @@ class App:
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     total = workspace.num_frames
-    while thread.is_alive():
-      thread.join(0.5)
-      elapsed = time.perf_counter() - start
-      fps = done[0] / elapsed if elapsed > 0 else 0.0
-      eta = f", ETA {(total - done[0]) / fps:.0f} s" if fps > 0 else ""
-      progress((done[0], total), desc="tracking", unit="frames")
-      yield [workspace, gr.skip(), f"Tracking: frame {done[0]} of {total}, {fps:.1f} frames/s{eta}.",
-             gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()]
+    try:
+      while thread.is_alive():
+        thread.join(0.5)
+        elapsed = time.perf_counter() - start
+        fps = done[0] / elapsed if elapsed > 0 else 0.0
+        eta = f", ETA {(total - done[0]) / fps:.0f} s" if fps > 0 else ""
+        progress((done[0], total), desc="tracking", unit="frames")
+        yield [gr.skip(), gr.skip(), f"Tracking: frame {done[0]} of {total}, {fps:.1f} frames/s{eta}."] + \
+            [gr.skip()] * 7
+    finally:
+      if thread.is_alive():  # the page went away (the generator was closed)
+        workspace.stop.set()
     if failure:
-      yield self._error(workspace, failure[0], index) + [gr.LinePlot(), ""]
+      yield self._error(workspace, failure[0], index, choice, keep_state=True) + [gr.skip(), gr.skip()]
       return
     summary = result[0]
     data = workspace.tracklets() or {}
@@ -228,7 +252,8 @@ class App:
     rows, lost = workspace.timeline()
     plot = gr.LinePlot(value=pd.DataFrame(rows) if rows else None, x="frame", y="area", color="object")
     lines = [f"object {k}: lost on {len(v)} frames ({_ranges(v)})" for k, v in sorted(lost.items())]
-    yield self._refresh(workspace, index, status) + [plot, "\n\n".join(lines) or "No object was lost."]
+    refreshed = self._refresh(workspace, index, status, choice)
+    yield [gr.skip()] + refreshed[1:] + [plot, "\n\n".join(lines) or "No object was lost."]
 
   def cancel(self, workspace):
     if workspace is not None:
@@ -243,7 +268,7 @@ class App:
     try:
       paths = workspace.reframe(aspect, zoom, smoothing)
     except WorkspaceError as error:
-      return None, None, None, f"**Error:** {error}"
+      return None, None, None, f"**Error:** {_text(str(error))}"
     return (str(paths["video"]), str(paths["debug"]), str(paths["path_png"]),
             f"Reframed to {aspect}: {paths['video'].name} (camera path drawn over the video beside it).")
 
@@ -253,35 +278,42 @@ class App:
     try:
       path = workspace.export()
     except WorkspaceError as error:
-      return None, f"**Error:** {error}"
+      return None, f"**Error:** {_text(str(error))}"
     data = workspace.tracklets() or {}
     files = [str(path), *(str(workspace.output / n) for n in ("tracklets.json", "overlay.mp4")
                           if (workspace.output / n).exists()),
              *(str(p) for p in sorted(workspace.output.glob("reframed_*.mp4")) if ".debug" not in p.name)]
-    return files, (f"{data.get('num_frames', 0)} frames, objects {workspace.object_ids()}. The same masks "
-                   f"from a terminal:\n\n```\n{workspace.command(self.workdir)}\n```")
+    return files, (f"{data.get('num_frames', 0)} frames. The same masks from a terminal (the prompts are "
+                   f"in the zip):\n\n```\n{workspace.command(self.model_flags)}\n```")
 
   # Views.
 
   def show(self, workspace, index, corner):
     if workspace is None:
       return gr.skip()
-    return workspace.view(int(index), pending=corner)
+    pending = corner[1:] if corner is not None and corner[0] == int(index) else None
+    return workspace.view(int(index), pending=pending)
 
-  def _refresh(self, workspace, index, status, selected=None, pending=None):
+  def _refresh(self, workspace, index, status, choice, selected=None, pending=None):
+    """`pending` is a box's first corner `(frame, x, y)` (kept in the corner state)."""
     ids = [str(i) for i in workspace.object_ids()]
-    if selected is None:  # keep the user's choice where it still exists
-      dropdown = gr.Dropdown(choices=[NEW, *ids])
-    else:
-      dropdown = gr.Dropdown(choices=[NEW, *ids], value=selected if selected in ids else NEW)
-    return [workspace, workspace.view(int(index), pending=pending), status, dropdown, workspace.prompts,
-            gr.Button(interactive=workspace.proposal_pending), gr.Button(interactive=workspace.proposal_pending)]
+    wanted = selected if selected is not None else choice
+    dropdown = gr.Dropdown(choices=[NEW, *ids], value=wanted if wanted in ids else NEW)
+    return [workspace, workspace.view(int(index), pending=pending[1:] if pending else None), status, dropdown,
+            workspace.prompts, gr.Button(interactive=workspace.proposal_pending),
+            gr.Button(interactive=workspace.proposal_pending), pending]
 
-  def _error(self, workspace, error, index=0):
-    message = f"**Error:** {error}"
-    if workspace is None:
-      return [None, gr.skip(), message, gr.skip(), gr.skip(), gr.skip(), gr.skip()]
-    return self._refresh(workspace, index, message)
+  def _error(self, workspace, error, index, choice, keep_state=False):
+    refreshed = self._refresh(workspace, index, f"**Error:** {_text(str(error))}", choice)
+    return [gr.skip()] + refreshed[1:] if keep_state else refreshed
+
+  def _no_video(self):
+    return [gr.skip(), gr.skip(), "**Error:** open a video first"] + [gr.skip()] * 5
+
+
+def _text(text: str) -> str:
+  """`text` shown literally in Markdown (a file name cannot add a link or an image)."""
+  return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|~" else c for c in text)
 
 
 def _ranges(frames: list[int]) -> str:
@@ -345,17 +377,20 @@ def build(app: App) -> gr.Blocks:
       export_files = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="export-files")
       export_status = gr.Markdown(elem_id="export-status")
 
-    refreshed = [workspace, view, status, choice, prompts, accept, discard]
-    open_button.click(app.open_path, [path, workspace], refreshed + [slider])
-    path.submit(app.open_path, [path, workspace], refreshed + [slider])
-    upload.upload(app.open_upload, [upload, workspace], refreshed + [slider])
-    accept.click(lambda w, i: app.decide_proposal(True, w, i), [workspace, slider], refreshed)
-    discard.click(lambda w, i: app.decide_proposal(False, w, i), [workspace, slider], refreshed)
-    view.select(app.select, [workspace, slider, choice, tool, corner], refreshed + [corner])
+    refreshed = [workspace, view, status, choice, prompts, accept, discard, corner]
+    # What a newly opened video clears (CLEARED of them).
+    cleared = [timeline, lost, reframed, debug, path_plot, reframe_status, export_files, export_status]
+    assert len(cleared) == CLEARED
+    open_button.click(app.open_path, [path], refreshed + [slider] + cleared)
+    path.submit(app.open_path, [path], refreshed + [slider] + cleared)
+    upload.upload(app.open_upload, [upload], refreshed + [slider] + cleared + [upload])
+    accept.click(lambda w, i, c: app.decide_proposal(True, w, i, c), [workspace, slider, choice], refreshed)
+    discard.click(lambda w, i, c: app.decide_proposal(False, w, i, c), [workspace, slider, choice], refreshed)
+    view.select(app.select, [workspace, slider, choice, tool, corner], refreshed)
     mask_button.click(app.load_mask, [mask_file, id_in_file, workspace, slider, choice], refreshed)
-    undo.click(app.undo, [workspace, slider], refreshed)
+    undo.click(app.undo, [workspace, slider, choice], refreshed)
     slider.change(app.show, [workspace, slider, corner], view)
-    track.click(app.track, [workspace, slider], refreshed + [timeline, lost])
+    track.click(app.track, [workspace, slider, choice], refreshed + [timeline, lost])
     cancel.click(app.cancel, [workspace], status)
     reframe.click(app.reframe, [workspace, aspect, zoom, smoothing], [reframed, debug, path_plot, reframe_status])
     export.click(app.export, [workspace], [export_files, export_status])
@@ -369,6 +404,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.error("--backend jax needs --workdir RUN")
   if args.backend == "torch" and not args.weights:
     parser.error("--backend torch needs --weights DIR")
+  try:
+    gr.utils._parse_file_size(args.max_upload)  # pylint: disable=protected-access
+  except ValueError:
+    parser.error(f"--max-upload {args.max_upload}: expected a whole number and a unit, e.g. 500mb or 4gb")
   for root in args.allowed_root:
     if not root.is_dir():
       parser.error(f"--allowed-root {root}: not a folder")
@@ -378,12 +417,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"app.py: error: {error}", file=sys.stderr)
     return 1
   args.data_dir.mkdir(parents=True, exist_ok=True)
-  app = App(tracker, args.data_dir.resolve(), [r.resolve() for r in args.allowed_root], args.workdir)
+  model_flags = ["--workdir", args.workdir] if args.backend == "jax" else ["--backend", "torch", "--weights", args.weights]
+  app = App(tracker, args.data_dir.resolve(), [r.resolve() for r in args.allowed_root], model_flags)
   page = build(app)
   page.queue(default_concurrency_limit=4)
   print(f"app.py: serving on http://{args.host}:{args.port}", flush=True)
+  # Gradio serves the files a handler returns from its own cache; it takes them from the
+  # working directory and the temporary folder, and from --data-dir elsewhere only if
+  # allowed (then every file under it can be fetched by anyone who reaches the port).
+  inside = any(app.data_dir.is_relative_to(pathlib.Path(d).resolve()) for d in (os.getcwd(), tempfile.gettempdir()))
   page.launch(server_name=args.host, server_port=args.port, max_file_size=args.max_upload,
-              allowed_paths=[str(app.data_dir)], show_error=True, quiet=True,
+              allowed_paths=None if inside else [str(app.data_dir)], show_error=True, quiet=True,
               theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]))
   return 0
 

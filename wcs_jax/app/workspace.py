@@ -7,11 +7,13 @@ loop can be driven and tested without a browser. A workspace lives in its own fo
                                source itself, as tools/track.py does)
     DIR/prompts.json           the prompts (the schema of ../shared/CONTRACTS.md, the file
                                `tools/track.py --prompts` takes); mask prompts point to
-    DIR/prompt_masks/*.png     binary PNGs, one per mask prompt
+    DIR/prompt_masks/*.png     palette PNGs, one per mask prompt added
+    DIR/tracked/               the prompts the last run tracked with: prompts.json, the
+                               masks it names and init.txt (what export and `command` use)
     DIR/out/                   tools/track.py's outputs (`wcs_jax.inference.outputs`)
     DIR/out/reframed_WxH.mp4   tools/reframe.py's outputs, beside their .debug.mp4 and
                                .path.json / .path.png
-    DIR/export.zip             everything of out/ and the prompts, for download
+    DIR/export.zip             everything of out/ and tracked/, for download
 
 Tracking runs `session.track_to_folder` on the source with `init` ("auto" when the
 automatic proposal was accepted, else "none") and the prompts, which is what
@@ -21,7 +23,9 @@ the whole video again: frames before t come out as before (a prompt changes noth
 before its frame, `stream` module docstring).
 
 Paths: a workspace reads only its own folder, uploads copied into it, and sources under
-the allowed roots (`resolve_source`); a path from the browser outside them is refused.
+the allowed roots (`resolve_source`): a video file with a video file's extension (not a
+playlist, which could name files elsewhere) or a folder whose images all lie under the
+root; a path from the browser outside them is refused.
 """
 from __future__ import annotations
 
@@ -48,8 +52,13 @@ from wcs_jax.inference.tracker import Tracker
 from wcs_jax.io import maps as map_io
 from wcs_jax.io import masks as mask_io
 from wcs_jax.io.video import FrameReader
+from wcs_jax.io.video import list_image_files
 
 _REPO = pathlib.Path(__file__).resolve().parents[2]
+# Video files a path may name (a playlist such as .m3u8 or an FFmpeg concat list could
+# lead FFmpeg to files outside the allowed roots).
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv",
+                    ".ts", ".mts", ".m2ts", ".3gp", ".ogv", ".y4m")
 # Marker drawn on the frame view for a prompt (pixels).
 _MARK_RADIUS = 6
 
@@ -78,6 +87,18 @@ def resolve_source(text: str, allowed_roots: Sequence[pathlib.Path]) -> pathlib.
                          f"({', '.join(str(r) for r in allowed_roots)})")
   if not path.exists():
     raise WorkspaceError(f"{text.strip()}: no such video file or frame folder")
+  root = next(r for r in allowed_roots if path.is_relative_to(r.resolve())).resolve()
+  if path.is_dir():
+    try:
+      images = list_image_files(path)
+    except ValueError as error:
+      raise WorkspaceError(str(error)) from None
+    outside = [p.name for p in images if not p.resolve().is_relative_to(root)]
+    if outside:
+      raise WorkspaceError(f"{text.strip()}: {outside[0]} links outside the allowed roots")
+  elif path.suffix.lower() not in VIDEO_EXTENSIONS:
+    raise WorkspaceError(f"{text.strip()}: expected a video file ({', '.join(VIDEO_EXTENSIONS)}) "
+                         "or a folder of frames")
   return path
 
 
@@ -103,6 +124,7 @@ class Workspace:
     self.lock = lock or threading.Lock()
     self.prompts: list[dict] = []
     self._history: list[tuple[dict, dict | None]] = []  # (added, the entry it replaced)
+    self._masks_written = 0
     self.init = "none"
     self.decided = False  # accept_proposal was called
     self.stop = threading.Event()
@@ -149,10 +171,16 @@ class Workspace:
     and a marker at each prompt of this frame (and at `pending`, a box's first corner)."""
     frame = self.frame(index)
     mask_path = self.output / "masks" / f"{index:05d}.png"
+    labels = hotspot = None
     if mask_path.exists():
       hotspot_path = self.output / "hotspots" / f"{index:05d}.png"
-      hotspot = map_io.read_map(hotspot_path) if hotspot_path.exists() else np.zeros(frame.shape[:2], np.float32)
-      image = outputs.overlay(frame, mask_io.read_label_map(mask_path), hotspot)
+      try:  # a run in progress may be writing them
+        labels = mask_io.read_label_map(mask_path)
+        hotspot = map_io.read_map(hotspot_path) if hotspot_path.exists() else np.zeros(frame.shape[:2], np.float32)
+      except (ValueError, OSError):
+        labels = None
+    if labels is not None:
+      image = outputs.overlay(frame, labels, hotspot)
     elif index == 0 and self._proposal is not None:
       image = outputs.overlay(frame, self._proposal.astype(np.uint8), np.zeros(frame.shape[:2], np.float32))
     else:
@@ -235,13 +263,20 @@ class Workspace:
         raise WorkspaceError(f"the mask is {mask.shape[1]}x{mask.shape[0]}, the frames {self.width}x{self.height}")
       if not mask.any():
         raise WorkspaceError("the mask has no object pixels")
-      path = self.folder / "prompt_masks" / f"frame{entry['frame']:05d}_object{entry['object']:03d}.png"
+      self._masks_written += 1
+      path = (self.folder / "prompt_masks"
+              / f"{self._masks_written:04d}_frame{entry['frame']:05d}_object{entry['object']:03d}.png")
       path.parent.mkdir(exist_ok=True)
       mask_io.write_palette_png(path, mask.astype(np.uint8) * entry["object"])
       entry["mask"] = str(path.relative_to(self.folder))
     same = [e for e in self.prompts if (e["frame"], e["object"]) == (entry["frame"], entry["object"])]
     kept = [e for e in self.prompts if e not in same]
-    self._check([*kept, entry])
+    try:
+      self._check([*kept, entry])
+    except WorkspaceError:
+      if mask is not None:
+        (self.folder / entry["mask"]).unlink()
+      raise
     self._set_prompts([*kept, entry])
     self._history.append((entry, same[0] if same else None))
     return entry
@@ -273,13 +308,28 @@ class Workspace:
     temporary.write_text(json.dumps(self.prompts, indent=1) + "\n", encoding="utf-8")
     os.replace(temporary, path)
 
-  def command(self, workdir: str = "RUN") -> str:
-    """The tools/track.py command that gives the same masks."""
-    parts = ["python", "tools/track.py", "--input", str(self.source), "--workdir", workdir,
-             "--output", str(self.output), "--init", self.init]
-    if self.prompts:
-      parts += ["--prompts", str(self.folder / "prompts.json")]
+  @property
+  def tracked(self) -> pathlib.Path:
+    return self.folder / "tracked"
+
+  def command(self, model: Sequence[str] = ("--workdir", "RUN")) -> str:
+    """The tools/track.py command that gives the last run's masks (its prompts as saved
+    in DIR/tracked), `model` naming the networks (e.g. `--backend torch --weights DIR`)."""
+    init = (self.tracked / "init.txt").read_text(encoding="utf-8").strip()
+    parts = ["python", "tools/track.py", "--input", str(self.source), *model, "--output", "OUT", "--init", init]
+    if json.loads((self.tracked / "prompts.json").read_text(encoding="utf-8")):
+      parts += ["--prompts", str(self.tracked / "prompts.json")]
     return shlex.join(parts)
+
+  def _save_tracked(self) -> None:
+    """DIR/tracked: the prompts this run tracks with (and the masks they name)."""
+    shutil.rmtree(self.tracked, ignore_errors=True)
+    (self.tracked / "prompt_masks").mkdir(parents=True)
+    for entry in self.prompts:
+      if "mask" in entry:
+        shutil.copyfile(self.folder / entry["mask"], self.tracked / entry["mask"])
+    (self.tracked / "prompts.json").write_text(json.dumps(self.prompts, indent=1) + "\n", encoding="utf-8")
+    (self.tracked / "init.txt").write_text(self.init + "\n", encoding="utf-8")
 
   # Tracking.
 
@@ -292,7 +342,8 @@ class Workspace:
     """
     if self.init == "none" and not self.prompts:
       raise WorkspaceError("no object to track: accept the proposal, or click, draw a box or load a mask")
-    prompts = prompts_lib.from_json(self.prompts, self.folder, "prompt")
+    self._save_tracked()
+    prompts = prompts_lib.load(self.tracked / "prompts.json")
     self.stop.clear()
     shutil.rmtree(self.output, ignore_errors=True)
     with self.lock, FrameReader(self.source) as reader:
@@ -352,7 +403,7 @@ class Workspace:
 
   def export(self) -> pathlib.Path:
     """DIR/export.zip: out/ (masks, hotspots, tracklets.json, overlay.mp4, reframed
-    videos) and the prompts (prompts.json, prompt_masks/)."""
+    videos) and the last run's prompts (tracked/: prompts.json, prompt_masks/, init.txt)."""
     if not self.tracked_frames():
       raise WorkspaceError("track first: there is nothing to export")
     path = self.folder / "export.zip"
@@ -361,9 +412,9 @@ class Workspace:
       for file in sorted(self.output.rglob("*")):
         if file.is_file():
           archive.write(file, file.relative_to(self.output))
-      for file in [self.folder / "prompts.json", *sorted((self.folder / "prompt_masks").glob("*.png"))]:
+      for file in sorted(self.tracked.rglob("*")):
         if file.is_file():
-          archive.write(file, file.relative_to(self.folder))
+          archive.write(file, file.relative_to(self.tracked))
     os.replace(temporary, path)
     return path
 
