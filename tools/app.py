@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402  pylint: disable=wrong-import-position
 import pandas as pd  # noqa: E402  pylint: disable=wrong-import-position
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from wcs_jax import cli  # noqa: E402  pylint: disable=wrong-import-position
 from wcs_jax.app.workspace import Workspace  # noqa: E402  pylint: disable=wrong-import-position
 from wcs_jax.app.workspace import WorkspaceError  # noqa: E402  pylint: disable=wrong-import-position
 from wcs_jax.app.workspace import resolve_source  # noqa: E402  pylint: disable=wrong-import-position
@@ -400,10 +401,7 @@ def build(app: App) -> gr.Blocks:
 def main(argv: list[str] | None = None) -> int:
   parser = build_parser()
   args = parser.parse_args(argv)
-  if args.backend == "jax" and not args.workdir:
-    parser.error("--backend jax needs --workdir RUN")
-  if args.backend == "torch" and not args.weights:
-    parser.error("--backend torch needs --weights DIR")
+  cli.check_backend(parser, args)
   try:
     gr.utils._parse_file_size(args.max_upload)  # pylint: disable=protected-access
   except ValueError:

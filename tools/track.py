@@ -143,10 +143,7 @@ def main(argv: list[str] | None = None) -> int:
   parser = build_parser()
   args = parser.parse_args(argv)
   init = _prompt_kind(args, parser)
-  if args.backend == "jax" and not args.workdir:
-    parser.error("--backend jax needs --workdir RUN")
-  if args.backend == "torch" and not args.weights:
-    parser.error("--backend torch needs --weights DIR")
+  cli.check_backend(parser, args)
   if args.max_frames is not None and args.max_frames < 1:
     parser.error(f"--max-frames must be >= 1, got {args.max_frames}")
   stop = threading.Event()

@@ -25,3 +25,12 @@ def numbers(count: int, flag: str) -> Callable[[str], tuple[float, ...]]:
       raise argparse.ArgumentTypeError(f"{flag}: expected {count} comma-separated numbers, got {text!r}")
     return values
   return parse
+
+
+def check_backend(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+  """Exits through `parser.error` unless `--backend` has its model flag: jax needs
+  `--workdir RUN`, torch `--weights DIR`."""
+  if args.backend == "jax" and not args.workdir:
+    parser.error("--backend jax needs --workdir RUN")
+  if args.backend == "torch" and not args.weights:
+    parser.error("--backend torch needs --weights DIR")

@@ -178,7 +178,7 @@ class Workspace:
         labels = mask_io.read_label_map(mask_path)
         hotspot = map_io.read_map(hotspot_path) if hotspot_path.exists() else np.zeros(frame.shape[:2], np.float32)
       except (ValueError, OSError):
-        labels = None
+        pass
     if labels is not None:
       image = outputs.overlay(frame, labels, hotspot)
     elif index == 0 and self._proposal is not None:
@@ -302,8 +302,9 @@ class Workspace:
     except (prompts_lib.PromptError, first_frame.InitialisationError) as error:
       raise WorkspaceError(str(error).replace("prompt entry ", "prompt ")) from None
 
-  def _write_prompts(self) -> None:
-    path = self.folder / "prompts.json"
+  def _write_prompts(self, path: pathlib.Path | None = None) -> None:
+    """Writes the prompts to `path` (default DIR/prompts.json) through a temporary file."""
+    path = path or self.folder / "prompts.json"
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(self.prompts, indent=1) + "\n", encoding="utf-8")
     os.replace(temporary, path)
@@ -328,7 +329,7 @@ class Workspace:
     for entry in self.prompts:
       if "mask" in entry:
         shutil.copyfile(self.folder / entry["mask"], self.tracked / entry["mask"])
-    (self.tracked / "prompts.json").write_text(json.dumps(self.prompts, indent=1) + "\n", encoding="utf-8")
+    self._write_prompts(self.tracked / "prompts.json")
     (self.tracked / "init.txt").write_text(self.init + "\n", encoding="utf-8")
 
   # Tracking.
