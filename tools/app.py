@@ -58,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--workdir", metavar="RUN", help="trained run (required with --backend jax)")
   parser.add_argument("--backend", choices=BACKENDS, default="jax",
-                      help="network runtime: jax (default, needs --workdir) or torch (needs --weights)")
-  parser.add_argument("--weights", metavar="DIR", help="exported weights for --backend torch")
+                      help="network runtime: jax (default, needs --workdir), torch or onnx (need --weights)")
+  parser.add_argument("--weights", metavar="DIR", help="exported weights for --backend torch or onnx")
   parser.add_argument("--host", default="127.0.0.1",
                       help="address to serve on (default 127.0.0.1: this machine only; 0.0.0.0 "
                            "serves every network the machine is on)")
@@ -415,7 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"app.py: error: {error}", file=sys.stderr)
     return 1
   args.data_dir.mkdir(parents=True, exist_ok=True)
-  model_flags = ["--workdir", args.workdir] if args.backend == "jax" else ["--backend", "torch", "--weights", args.weights]
+  model_flags = (["--workdir", args.workdir] if args.backend == "jax"
+                 else ["--backend", args.backend, "--weights", args.weights])
   app = App(tracker, args.data_dir.resolve(), [r.resolve() for r in args.allowed_root], model_flags)
   page = build(app)
   page.queue(default_concurrency_limit=4)

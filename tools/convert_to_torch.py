@@ -23,6 +23,12 @@ with status 2 if one exceeds `--tolerance`.
 `--torchscript` / `--export` also write `OUTPUT/<network>.pt` graphs of the networks
 (`torch.jit.trace`, or `torch.export` as `.pt2`) at the run's image size, for
 deployment without this package; see docs/torch_runtime.md for which networks they support.
+
+`--onnx` writes `OUTPUT/<graph>.onnx` ONNX graphs of the same four networks, with named
+inputs and outputs and a dynamic batch (`wcs_jax/torch_runtime/onnx_graphs.py` lists
+them), for `tools/track.py --backend onnx --weights OUTPUT` and other ONNX runtimes;
+with `--verify`, each is also run with ONNX Runtime against the PyTorch runtime, its
+largest logit difference printed and held to `--tolerance` like the others.
 """
 from __future__ import annotations
 
@@ -61,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also write DIR/<network>.pt, torch.jit.trace graphs at the run's image size")
   parser.add_argument("--export", action="store_true",
                       help="also write DIR/<network>.pt2, torch.export programs at the run's image size")
+  parser.add_argument("--onnx", action="store_true",
+                      help="also write DIR/<graph>.onnx, ONNX graphs at the run's image size with a dynamic "
+                           "batch (needs the onnx extra: pip install -e '.[deploy,onnx]')")
   return parser
 
 
@@ -88,6 +97,17 @@ def convert_workdir(workdir: str | os.PathLike, output: str | os.PathLike) -> tu
   return loaded, state_dicts
 
 
+def verify_inputs(image_size: int, batch: int, seed: int) -> dict[str, np.ndarray]:
+  """The --verify inputs: random images, a shifted search image, a centred gaze blob, its mask."""
+  rng = np.random.default_rng(seed)
+  image = rng.uniform(0, 1, (batch, image_size, image_size, 3)).astype(np.float32)
+  search = (np.roll(image, image_size // 8, axis=(1, 2)) * rng.uniform(0.8, 1.0)).astype(np.float32)
+  yy, xx = np.mgrid[:image_size, :image_size] / image_size
+  blob = np.exp(-((yy - 0.5) ** 2 + (xx - 0.5) ** 2) / (2 * 0.15 ** 2))
+  gaze = np.broadcast_to(blob[None, ..., None], (batch, image_size, image_size, 1)).astype(np.float32)
+  return {"image": image, "search": search, "gaze": gaze, "mask": (gaze > 0.5).astype(np.float32)}
+
+
 def verify(loaded: dict, output: str | os.PathLike, image_size: int, batch: int, seed: int) -> dict[str, float]:
   """Max abs logit difference between JAX and the exported PyTorch networks, per output."""
   import jax  # pylint: disable=g-import-not-at-top
@@ -95,13 +115,8 @@ def verify(loaded: dict, output: str | os.PathLike, image_size: int, batch: int,
   from wcs_jax.models import wcsnet  # pylint: disable=g-import-not-at-top
 
   torch_nets = export.load_networks(output)
-  rng = np.random.default_rng(seed)
-  image = rng.uniform(0, 1, (batch, image_size, image_size, 3)).astype(np.float32)
-  search = np.roll(image, image_size // 8, axis=(1, 2)) * rng.uniform(0.8, 1.0)
-  yy, xx = np.mgrid[:image_size, :image_size] / image_size
-  blob = np.exp(-((yy - 0.5) ** 2 + (xx - 0.5) ** 2) / (2 * 0.15 ** 2))
-  gaze = np.broadcast_to(blob[None, ..., None], (batch, image_size, image_size, 1)).astype(np.float32)
-  mask = (gaze > 0.5).astype(np.float32)
+  inputs = verify_inputs(image_size, batch, seed)
+  image, search, gaze, mask = (inputs[k] for k in ("image", "search", "gaze", "mask"))
   to_torch = lambda x: torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2)
   to_numpy = lambda t: t.permute(0, 2, 3, 1).numpy()
   differences = {}
@@ -142,19 +157,46 @@ def main(argv: list[str] | None = None) -> int:
     if wanted:
       for name, line in graphs.write_graphs(args.output, kind, image_size).items():
         print(f"{kind} {name}: {line}")
+  if args.onnx:
+    try:
+      from wcs_jax.torch_runtime import onnx_graphs  # pylint: disable=g-import-not-at-top
+      if args.verify:
+        import onnxruntime  # pylint: disable=g-import-not-at-top,unused-import
+      lines = onnx_graphs.write_onnx(args.output, image_size)
+    except ImportError as error:
+      print(f"convert_to_torch.py: error: --onnx needs the onnx extra (pip install -e '.[deploy,onnx]'): {error}",
+            file=sys.stderr)
+      return 1
+    for name, line in lines.items():
+      print(f"onnx {name}: {line}")
+    if any(line.startswith("FAILED") for line in lines.values()):
+      print("convert_to_torch.py: error: an ONNX graph could not be written (above)", file=sys.stderr)
+      return 1
   status = 0
   if args.verify:
     differences = verify(loaded, args.output, image_size, args.batch, args.seed)
     print(f"verify at {image_size}x{image_size}, batch {args.batch}: max abs logit difference, JAX vs PyTorch "
           "(batch norm folded, channels_last)")
-    for key, value in differences.items():
-      if not key.endswith("(logit scale)"):
-        scale = differences[f"{key} (logit scale)"]
-        verdict = "ok" if value <= args.tolerance else f"ABOVE {args.tolerance:g}"
-        print(f"  {key:16s} {value:.3g}  relative {value / max(scale, 1e-12):.2g} (logits up to {scale:.3g})  "
-              f"{verdict}")
-        if value > args.tolerance:
-          status = 2
+    status = max(status, _print_differences(differences, args.tolerance))
+    if args.onnx:
+      differences = onnx_graphs.verify(args.output, image_size, verify_inputs(image_size, args.batch, args.seed))
+      print(f"verify ONNX at {image_size}x{image_size}, batch {args.batch}: max abs logit difference, ONNX Runtime "
+            "(CPU) vs PyTorch")
+      status = max(status, _print_differences(differences, args.tolerance))
+  return status
+
+
+def _print_differences(differences: dict[str, float], tolerance: float) -> int:
+  """Prints one line per output; returns 2 if one is above `tolerance`, else 0."""
+  status = 0
+  for key, value in differences.items():
+    if not key.endswith("(logit scale)"):
+      scale = differences[f"{key} (logit scale)"]
+      verdict = "ok" if value <= tolerance else f"ABOVE {tolerance:g}"
+      print(f"  {key:16s} {value:.3g}  relative {value / max(scale, 1e-12):.2g} (logits up to {scale:.3g})  "
+            f"{verdict}")
+      if value > tolerance:
+        status = 2
   return status
 
 

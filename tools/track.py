@@ -80,9 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="live input: when the tracker is slower than the source, track the newest "
                            "frame and record the skipped ones in tracklets.json (default: every frame)")
   parser.add_argument("--backend", choices=BACKENDS, default="jax",
-                      help="network runtime: jax (default, needs --workdir) or torch (the "
-                           "tools/convert_to_torch.py export, needs --weights)")
-  parser.add_argument("--weights", metavar="DIR", help="exported weights for --backend torch")
+                      help="network runtime: jax (default, needs --workdir), torch (the "
+                           "tools/convert_to_torch.py export, needs --weights) or onnx (its --onnx "
+                           "graphs on ONNX Runtime, needs --weights)")
+  parser.add_argument("--weights", metavar="DIR", help="exported weights for --backend torch or onnx")
   parser.add_argument("--torch-precision", choices=("float32", "bfloat16"), default="float32",
                       help="--backend torch: float32 (default; logits within 1e-4 of JAX) or "
                            "bfloat16 autocast (for CPUs with AMX; logits move by up to ~0.7, beyond the parity "
@@ -94,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
   parser.add_argument("--torch-threads", type=int, default=0, metavar="N",
                       help="--backend torch: PyTorch intra-op threads (default 0: PyTorch's default, "
                            "one per core; 1 is much faster when other processes keep the cores busy)")
+  parser.add_argument("--onnx-provider", choices=("cpu", "openvino", "cuda", "tensorrt"), default="cpu",
+                      help="--backend onnx: ONNX Runtime execution provider (default cpu); one this "
+                           "onnxruntime lacks falls back to the next (tensorrt, cuda, cpu) with a note")
+  parser.add_argument("--onnx-threads", type=int, default=0, metavar="N",
+                      help="--backend onnx: ONNX Runtime intra-op threads (default 0: one per core)")
   parser.add_argument("--max-frames", type=int, metavar="N",
                       help="track only the first N frames (default: all)")
   parser.add_argument("--no-overlay", action="store_true", help="do not write OUT/overlay.mp4")
@@ -120,11 +126,13 @@ def run(args: argparse.Namespace, init: str, stop: threading.Event | None = None
                      "(every frame of it is tracked)")
   later = prompts_lib.load(args.prompts) if args.prompts else []
   mask = mask_io.read_label_map(args.mask) if args.mask else None
-  options = ({"precision": args.torch_precision, "graph": args.torch_graph,
-              "num_threads": args.torch_threads or None}
-             if args.backend == "torch" else None)
+  options = {"torch": {"precision": args.torch_precision, "graph": args.torch_graph,
+                       "num_threads": args.torch_threads or None},
+             "onnx": {"provider": args.onnx_provider, "num_threads": args.onnx_threads or None}}.get(args.backend)
   tracker = Tracker.from_workdir(args.workdir, backend=args.backend, weights=args.weights,
                                  backend_options=options)
+  if getattr(tracker.backend, "note", None):
+    print(f"track.py: note: {tracker.backend.note}", file=sys.stderr)
   source = live_io.LiveSource(args.input, realtime=args.realtime) if live else FrameReader(args.input)
   with source:
     width, height = (source.width, source.height) if live else (source.info.width, source.info.height)

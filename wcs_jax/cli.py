@@ -29,8 +29,8 @@ def numbers(count: int, flag: str) -> Callable[[str], tuple[float, ...]]:
 
 def check_backend(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
   """Exits through `parser.error` unless `--backend` has its model flag: jax needs
-  `--workdir RUN`, torch `--weights DIR`."""
+  `--workdir RUN`, torch and onnx `--weights DIR`."""
   if args.backend == "jax" and not args.workdir:
     parser.error("--backend jax needs --workdir RUN")
-  if args.backend == "torch" and not args.weights:
-    parser.error("--backend torch needs --weights DIR")
+  if args.backend in ("torch", "onnx") and not args.weights:
+    parser.error(f"--backend {args.backend} needs --weights DIR")

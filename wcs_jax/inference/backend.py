@@ -9,7 +9,10 @@ with one never needs the other's framework:
   Flax modules and variables of a trained workdir;
 - "torch" (`wcs_jax.torch_runtime.backend.TorchBackend`, `--backend torch --weights
   DIR`, the export of `tools/convert_to_torch.py`): the same interface on the PyTorch
-  networks, with no JAX or TensorFlow installed.
+  networks, with no JAX or TensorFlow installed;
+- "onnx" (`wcs_jax.inference.onnx_backend.OnnxBackend`, `--backend onnx --weights DIR`,
+  the same export with `--onnx`): its ONNX graphs on ONNX Runtime, on the CPU, OpenVINO,
+  CUDA or TensorRT execution provider.
 
 Shapes: S is the network input side (`image_size`); images `[B, S, S, 3]` float32 RGB in
 [0, 1]; maps `[B, S, S, 1]` float32 in [0, 1]; outputs `[B, S, S]` float32 probabilities.
@@ -22,7 +25,7 @@ from typing import Any, Protocol
 import ml_collections
 import numpy as np
 
-BACKENDS = ("jax", "torch")
+BACKENDS = ("jax", "torch", "onnx")
 
 
 class BackendUnavailableError(ValueError):
@@ -67,12 +70,13 @@ def load_backend(name: str, *, workdir: str | os.PathLike | None = None,
   """A backend and the training config of the run it comes from.
 
   Args:
-    name: "jax" (needs `workdir`) or "torch" (needs `weights`, a
-      `tools/convert_to_torch.py` export).
+    name: "jax" (needs `workdir`), "torch" or "onnx" (need `weights`, a
+      `tools/convert_to_torch.py` export, with `--onnx` for "onnx").
     workdir: a training run's directory.
     weights: an exported weights directory.
     options: keyword arguments of the torch backend (`TorchBackend`: precision,
-      num_threads, graph); the JAX backend takes none.
+      num_threads, graph) or of the onnx one (`OnnxBackend`: provider, num_threads);
+      the JAX backend takes none.
 
   Returns:
     `(backend, config)`; `config` is the final stage's training config (its
@@ -80,13 +84,21 @@ def load_backend(name: str, *, workdir: str | os.PathLike | None = None,
   """
   if name not in BACKENDS:
     raise ValueError(f"--backend must be one of {list(BACKENDS)}, got {name!r}")
-  if name == "torch":
+  if name in ("torch", "onnx"):
     if weights is None:
-      raise ValueError("--backend torch needs --weights DIR (written by "
-                       "`python tools/convert_to_torch.py --workdir RUN --output DIR`)")
-    # Imported here: the JAX backend must not need torch, nor the torch one read a workdir.
-    from wcs_jax.torch_runtime import backend as torch_backend  # pylint: disable=import-outside-toplevel
-    backend = torch_backend.TorchBackend(weights, **(options or {}))
+      raise ValueError(f"--backend {name} needs --weights DIR (written by "
+                       f"`python tools/convert_to_torch.py --workdir RUN --output DIR{' --onnx' * (name == 'onnx')}`)")
+    # Imported here: the JAX backend must not need torch or onnxruntime, nor these read a workdir.
+    if name == "torch":
+      from wcs_jax.torch_runtime import backend as torch_backend  # pylint: disable=import-outside-toplevel
+      backend = torch_backend.TorchBackend(weights, **(options or {}))
+    else:
+      try:
+        from wcs_jax.inference import onnx_backend  # pylint: disable=import-outside-toplevel
+      except ImportError as error:
+        raise BackendUnavailableError(f"--backend onnx needs onnxruntime (pip install -e '.[onnx]'): {error}") \
+            from error
+      backend = onnx_backend.OnnxBackend(weights, **(options or {}))
     return backend, ml_collections.ConfigDict(backend.training_config)
   if options:
     raise ValueError(f"the jax backend takes no options, got {sorted(options)}")
