@@ -49,3 +49,11 @@ def test_short_smoke_chain_learns_to_track_held_out_videos(tmp_path):
   assert report["auto"]["mean"] >= 0.45 and report["fallback"]["auto"] <= 2, (report["auto"], report["fallback"])
   assert report["click"]["mean"] >= 0.5, report["click"]
   assert report["box"]["mean"] >= 0.55, report["box"]
+  # The trained chain exported: PyTorch within 1e-4 of JAX, and its ONNX graphs within
+  # 1e-4 of PyTorch (absolute; tools/convert_to_torch.py --verify's default tolerance).
+  export = subprocess.run([sys.executable, "tools/convert_to_torch.py", "--workdir", str(tmp_path), "--output",
+                           str(tmp_path / "export"), "--onnx", "--verify"], cwd=train_testing.REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+  print(export.stdout)
+  assert export.returncode == 0, export.stdout + export.stderr
+  assert "verify ONNX at" in export.stdout and "ABOVE" not in export.stdout, export.stdout

@@ -42,6 +42,7 @@ from wcs_jax.app.workspace import Workspace  # noqa: E402  pylint: disable=wrong
 from wcs_jax.app.workspace import WorkspaceError  # noqa: E402  pylint: disable=wrong-import-position
 from wcs_jax.app.workspace import resolve_source  # noqa: E402  pylint: disable=wrong-import-position
 from wcs_jax.inference.backend import BACKENDS  # noqa: E402  pylint: disable=wrong-import-position
+from wcs_jax.inference.backend import pipeline_threads  # noqa: E402  pylint: disable=wrong-import-position
 from wcs_jax.inference.tracker import Tracker  # noqa: E402  pylint: disable=wrong-import-position
 from wcs_jax.reframing.camera_path import CameraConfig  # noqa: E402  pylint: disable=wrong-import-position
 from wcs_jax.io import masks as mask_io  # noqa: E402  pylint: disable=wrong-import-position
@@ -410,7 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     if not root.is_dir():
       parser.error(f"--allowed-root {root}: not a folder")
   try:
-    tracker = Tracker.from_workdir(args.workdir, backend=args.backend, weights=args.weights)
+    options = {"num_threads": pipeline_threads()} if args.backend in ("torch", "onnx") else None
+    tracker = Tracker.from_workdir(args.workdir, backend=args.backend, weights=args.weights,
+                                   backend_options=options)
   except (ValueError, OSError) as error:
     print(f"app.py: error: {error}", file=sys.stderr)
     return 1

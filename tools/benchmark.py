@@ -266,17 +266,26 @@ def add_track_flags(parser: argparse.ArgumentParser) -> None:
   group.add_argument("--track-frames", type=int, default=40, help="frames tracked per run (default 40)")
   group.add_argument("--track-objects", default="1,2",
                      help="comma-separated object counts, one run each (default 1,2)")
-  group.add_argument("--track-backends", default="jax,torch",
-                     help="comma-separated backends, jax and/or torch (the PyTorch runtime, float32 "
-                          "traced graph, of an export of the same random weights; default jax,torch)")
+  group.add_argument("--track-backends", default="jax,torch,onnx",
+                     help="comma-separated backends: jax, torch (the PyTorch runtime, float32 traced "
+                          "graph, of an export of the same random weights), onnx (that export's ONNX "
+                          "graphs on ONNX Runtime's CPU provider); default jax,torch,onnx")
   group.add_argument("--track-rounds", type=int, default=3,
                      help="runs per backend and object count, the backends taking turns so that a "
                           "drifting machine slows all alike; the median run is reported (default 3)")
   group.add_argument("--track-no-overlay", action="store_true",
                      help="do not write overlay.mp4 (as tools/track.py --no-overlay); the other "
                           "outputs are written either way")
+  group.add_argument("--track-threads", type=int, default=0,
+                     help="intra-op threads of the torch and onnx backends (default 0: tools/track.py's, "
+                          "one per core but one)")
+  group.add_argument("--track-overlay-preset", default=None,
+                     help="libx264 preset of overlay.mp4 (default: tools/track.py's)")
   group.add_argument("--track-backbone", default="efficientnet-b2", help="backbone (default efficientnet-b2)")
   group.add_argument("--track-size", type=int, default=320, help="crop side S (default 320)")
+  group.add_argument("--track-decoder-channels", type=int, default=0,
+                     help="decoder width (default 0: the model default, 32; configs/real_cpu.py's "
+                          "Lite0 tracker uses 24 at S = 160)")
   group.add_argument("--track-repeats", type=int, default=20,
                      help="timed Keras EfficientNetB2 forward passes, median reported (default 20)")
   group.add_argument("--track-live-frames", type=int, default=0,
@@ -294,12 +303,13 @@ def add_track_flags(parser: argparse.ArgumentParser) -> None:
                           "width 8: memory is about streaming, not the model)")
 
 
-def _random_networks(backbone: str, size: int):
+def _random_networks(backbone: str, size: int, decoder_channels: int = 0):
   """(models, variables, model config) of all three networks with untrained weights."""
   from wcs_jax.inference import jax_backend  # pylint: disable=g-import-not-at-top
   from wcs_jax.models import build  # pylint: disable=g-import-not-at-top
   from wcs_jax.spec import networks  # pylint: disable=g-import-not-at-top
-  config = networks.resolve_model_config({"backbone": backbone})
+  config = networks.resolve_model_config({"backbone": backbone,
+                                          **({"decoder_channels": decoder_channels} if decoder_channels else {})})
   models = {name: build.from_config(config, name) for name in networks.NETWORKS}
   variables = {name: jax_backend.random_variables(model, size, seed)
                for seed, (name, model) in enumerate(models.items())}
@@ -334,6 +344,8 @@ def track_section(args: argparse.Namespace) -> str:
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.config.set_visible_devices([], "GPU")
   import jax  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference import backend as backend_lib  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference import outputs  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference import session  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference.jax_backend import JaxBackend  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference.tracker import Tracker, TrackerConfig  # pylint: disable=g-import-not-at-top
@@ -341,8 +353,8 @@ def track_section(args: argparse.Namespace) -> str:
   from wcs_jax.models import keras_import  # pylint: disable=g-import-not-at-top
 
   names = args.track_backends.split(",")
-  if not names or set(names) - {"jax", "torch"} or len(set(names)) != len(names):
-    raise SystemExit(f"--track-backends: expected jax and/or torch, got {args.track_backends!r}")
+  if not names or set(names) - {"jax", "torch", "onnx"} or len(set(names)) != len(names):
+    raise SystemExit(f"--track-backends: expected some of jax, torch and onnx, got {args.track_backends!r}")
   if args.track_rounds < 1:
     raise SystemExit(f"--track-rounds: expected a positive count, got {args.track_rounds}")
   size = args.track_size
@@ -353,17 +365,26 @@ def track_section(args: argparse.Namespace) -> str:
   # drifts), and each ratio uses the mean of the two medians around them.
   keras_ms = [_median_ms(lambda: keras_forward(keras_input).numpy(), args.track_repeats)]
 
-  models, variables, config = _random_networks(args.track_backbone, size)
+  models, variables, config = _random_networks(args.track_backbone, size, args.track_decoder_channels)
   rows = []
   with tempfile.TemporaryDirectory(prefix="benchmark_track_") as tmp:
     tmp = pathlib.Path(tmp)
     trackers = {}
+    threads = args.track_threads or backend_lib.pipeline_threads()
     for name in names:
       if name == "jax":
         backend = JaxBackend(models, variables, size)
       else:
-        from wcs_jax.torch_runtime.backend import TorchBackend  # pylint: disable=g-import-not-at-top
-        backend = TorchBackend(_export_for_torch(tmp / "export", variables, config, size))
+        if not (tmp / "export").is_dir():
+          _export_for_torch(tmp / "export", variables, config, size)
+        if name == "torch":
+          from wcs_jax.torch_runtime.backend import TorchBackend  # pylint: disable=g-import-not-at-top
+          backend = TorchBackend(tmp / "export", num_threads=threads)
+        else:
+          from wcs_jax.inference.onnx_backend import OnnxBackend  # pylint: disable=g-import-not-at-top
+          from wcs_jax.torch_runtime import onnx_graphs  # pylint: disable=g-import-not-at-top
+          onnx_graphs.write_onnx(tmp / "export", size)
+          backend = OnnxBackend(tmp / "export", num_threads=threads)
       trackers[name] = Tracker(backend, TrackerConfig(image_size=size))
     if args.track_input:
       source, mask = args.track_input, None
@@ -385,28 +406,41 @@ def track_section(args: argparse.Namespace) -> str:
         for name, tracker in trackers.items():
           runs[name].append(session.track_to_folder(tracker, reader, tmp / f"out_{name}{count}_{round_index}",
                                                     max_frames=args.track_frames, progress=False,
-                                                    overlay_video=not args.track_no_overlay, **init))
+                                                    overlay_video=not args.track_no_overlay,
+                                                    overlay_preset=args.track_overlay_preset, **init))
       keras_ms.append(_median_ms(lambda: keras_forward(keras_input).numpy(), args.track_repeats))
       keras_run_ms = (keras_ms[-2] + keras_ms[-1]) / 2
       medians = {name: {part: float(np.median([getattr(s, part) for s in summaries]))
-                        for part in ("network", "crop_paste", "io")} for name, summaries in runs.items()}
+                        for part in ("network", "crop_paste", "io", "decode")} for name, summaries in runs.items()}
+      # Throughput of the whole run after the first frame, closing the outputs included
+      # (the encoder's buffered frames are encoded then).
+      rates = {name: float(np.median([(r.frames - 1) / (r.seconds - r.first_frame) for r in summaries]))
+               for name, summaries in runs.items()}
       for name, m in medians.items():
         speed_up = f"{medians['jax']['network'] / m['network']:.2f}" if "jax" in medians else "-"
-        rows.append([count, name, f"{m['network'] * 1e3:.1f}", f"{m['crop_paste'] * 1e3:.2f}",
-                     f"{100 * m['crop_paste'] / m['network']:.1f}%", f"{m['io'] * 1e3:.1f}",
+        rows.append([count, name, f"{m['decode'] * 1e3:.1f}", f"{m['network'] * 1e3:.1f}",
+                     f"{m['crop_paste'] * 1e3:.1f}", f"{(m['io'] - m['decode']) * 1e3:.1f}",
                      f"{m['network'] * 1e3 / keras_run_ms:.2f}", speed_up,
-                     f"{1 / (m['network'] + m['crop_paste'] + m['io']):.1f}"])
+                     f"{1 / (m['network'] + m['crop_paste'] + m['io']):.1f}", f"{rates[name]:.1f}"])
     live = _track_live(args, trackers, tmp) if args.track_live_frames else ""
-  title = (f"Tracker, {width}x{height} video, {args.track_backbone}, S = {size}, random weights, "
-           f"JAX on {jax.default_backend()}, {os.cpu_count()} CPU cores; mean per tracked frame over "
+  title = (f"Tracker, {width}x{height} video, {args.track_backbone}, S = {size}, decoder width "
+           f"{config['decoder_channels']}, random weights, "
+           f"JAX on {jax.default_backend()}, {os.cpu_count()} CPU cores ({threads} intra-op thread(s) for torch "
+           f"and onnx), overlay.mp4 preset {args.track_overlay_preset or outputs.OutputWriter.OVERLAY_PRESET}; mean per tracked frame over "
            f"{args.track_frames - 1} frames, median of {args.track_rounds} runs per backend (the backends "
-           f"taking turns); outputs written{' except overlay.mp4' * args.track_no_overlay}. Keras "
+           f"taking turns); outputs written{' except overlay.mp4' * args.track_no_overlay}. Decode: taking "
+           f"the frame from the source (JPEG decode); writing: the rest of the main thread's I/O (handing "
+           f"the outputs to the writer thread, which encodes them beside the next frame's work, and "
+           f"waiting when its queue is full). Frames/s (main thread): 1 / the sum of those four; "
+           f"frames/s (run): the frames after the first / the run's time after the first frame, "
+           f"closing the outputs included. Keras "
            f"EfficientNetB2 (include_top=False, weights=None) forward on TensorFlow, 1x{size}x{size}, "
            f"same run, median before and after each object count's runs: "
            f"{', '.join(f'{ms:.1f}' for ms in keras_ms)} ms.")
   table = title + "\n\n" + _markdown(
-      ["objects", "backend", "network (ms)", "crop/paste (ms)", "crop/paste / network", "I/O (ms)",
-       "network / Keras B2", "network speed-up vs JAX", "frames/s (all)"], rows)
+      ["objects", "backend", "decode (ms)", "network (ms)", "crop/paste (ms)", "writing (ms)",
+       "network / Keras B2", "network speed-up vs JAX", "frames/s (main thread)",
+       "frames/s (run)"], rows)
   if live:
     table += "\n\n" + live
   if args.track_memory_frames:
@@ -480,6 +514,7 @@ def _track_memory(args: argparse.Namespace) -> str:
   854x480 frame stream tracked into a temporary folder (every output written)."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   import psutil  # pylint: disable=g-import-not-at-top
+  from wcs_jax.inference import backend as backend_lib  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference import session  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference.jax_backend import JaxBackend  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference.tracker import Tracker, TrackerConfig  # pylint: disable=g-import-not-at-top

@@ -41,10 +41,13 @@ from wcs_jax.inference import first_frame
 from wcs_jax.inference import prompts as prompts_lib
 from wcs_jax.inference import session
 from wcs_jax.inference.backend import BACKENDS
+from wcs_jax.inference.backend import pipeline_threads
+from wcs_jax.inference.outputs import OutputWriter
 from wcs_jax.inference.tracker import Tracker
 from wcs_jax.io import live as live_io
 from wcs_jax.io import masks as mask_io
 from wcs_jax.io.video import FrameReader
+from wcs_jax.io.video import X264_PRESETS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,16 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
                            "(default; same numbers as eager, less Python overhead), eagerly, or through "
                            "torch.compile (minutes to compile)")
   parser.add_argument("--torch-threads", type=int, default=0, metavar="N",
-                      help="--backend torch: PyTorch intra-op threads (default 0: PyTorch's default, "
-                           "one per core; 1 is much faster when other processes keep the cores busy)")
+                      help="--backend torch: PyTorch intra-op threads (default 0: one per core but one, "
+                           "which decodes frames and writes the outputs)")
   parser.add_argument("--onnx-provider", choices=("cpu", "openvino", "cuda", "tensorrt"), default="cpu",
                       help="--backend onnx: ONNX Runtime execution provider (default cpu); one this "
                            "onnxruntime lacks falls back to the next (tensorrt, cuda, cpu) with a note")
   parser.add_argument("--onnx-threads", type=int, default=0, metavar="N",
-                      help="--backend onnx: ONNX Runtime intra-op threads (default 0: one per core)")
+                      help="--backend onnx: ONNX Runtime intra-op threads (default 0: one per core but "
+                           "one, as --torch-threads)")
   parser.add_argument("--max-frames", type=int, metavar="N",
                       help="track only the first N frames (default: all)")
   parser.add_argument("--no-overlay", action="store_true", help="do not write OUT/overlay.mp4")
+  parser.add_argument("--overlay-preset", choices=X264_PRESETS, default=OutputWriter.OVERLAY_PRESET,
+                      help=f"libx264 preset of OUT/overlay.mp4 (default {OutputWriter.OVERLAY_PRESET}: fast "
+                           "enough to share 2 cores with the tracker; medium: about the same size on real "
+                           "video, 3.5x slower to encode)")
   return parser
 
 
@@ -127,8 +135,9 @@ def run(args: argparse.Namespace, init: str, stop: threading.Event | None = None
   later = prompts_lib.load(args.prompts) if args.prompts else []
   mask = mask_io.read_label_map(args.mask) if args.mask else None
   options = {"torch": {"precision": args.torch_precision, "graph": args.torch_graph,
-                       "num_threads": args.torch_threads or None},
-             "onnx": {"provider": args.onnx_provider, "num_threads": args.onnx_threads or None}}.get(args.backend)
+                       "num_threads": args.torch_threads or pipeline_threads()},
+             "onnx": {"provider": args.onnx_provider,
+                      "num_threads": args.onnx_threads or pipeline_threads()}}.get(args.backend)
   tracker = Tracker.from_workdir(args.workdir, backend=args.backend, weights=args.weights,
                                  backend_options=options)
   if getattr(tracker.backend, "note", None):
@@ -143,7 +152,7 @@ def run(args: argparse.Namespace, init: str, stop: threading.Event | None = None
         tracker, source, args.output, init=init, clicks=args.click, boxes=args.box, mask=mask,
         prompts=later, indexed=live, skipped=source.skipped if live else None, stop=stop,
         fps=source.fps if live else source.info.fps, total=num_frames, max_frames=args.max_frames,
-        overlay_video=not args.no_overlay,
+        overlay_video=not args.no_overlay, overlay_preset=args.overlay_preset,
         audio_from=None if live or source.path.is_dir() else source.path)
 
 

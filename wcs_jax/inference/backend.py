@@ -28,6 +28,18 @@ import numpy as np
 BACKENDS = ("jax", "torch", "onnx")
 
 
+def pipeline_threads() -> int:
+  """Intra-op threads for the torch and onnx backends when a whole tracking run shares the
+  CPU: one per core but one, the other core decoding frames and encoding the outputs.
+
+  On 2 cores this is 1: there, with the Lite0 tracker at S = 160, PyTorch's and ONNX
+  Runtime's one-per-core pools wait for the core the writer holds at every op, and one
+  thread tracks ~1.7x faster (docs/deployment.md, `tools/benchmark.py --track`).
+  """
+  cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+  return max(1, cores - 1)
+
+
 class BackendUnavailableError(ValueError):
   """A backend, or a network a backend should hold, is not available."""
 

@@ -6,8 +6,10 @@ flat however long the video. Time per tracked frame (the first frame, with the
 first-frame networks and the template encoding, is counted apart):
 - network: the backend's calls (`FrameResult.network_seconds`);
 - crop/paste: the tracker's own work (`FrameResult.crop_paste_seconds`);
-- I/O: everything else: decoding the frame, writing the mask and hotspot PNGs, the
-  tracklet entry and the overlay frame.
+- I/O: everything else, itself split into decode (taking the next frame from the
+  source: reading and decoding it) and writing (the rest: handing the mask, hotspot,
+  tracklet entry and overlay frame to the output writer, whose worker thread encodes
+  them beside the next frame's work, and waiting for it when its queue is full).
 """
 from __future__ import annotations
 
@@ -36,6 +38,8 @@ class Summary:
     seconds: wall time of the whole run.
     first_frame: seconds of the first frame (initialisation, template encoding, I/O).
     network, crop_paste, io: mean seconds per tracked frame (frames after the first).
+    decode: the part of `io` spent taking frames from the source; `io - decode` is
+      the writing.
   """
   frames: int
   seconds: float
@@ -43,11 +47,13 @@ class Summary:
   network: float
   crop_paste: float
   io: float
+  decode: float = 0.0
 
   def line(self) -> str:
     return (f"{self.frames} frames in {self.seconds:.1f} s (first frame {self.first_frame:.1f} s); per "
             f"tracked frame: network {self.network * 1e3:.1f} ms, crop/paste "
-            f"{self.crop_paste * 1e3:.1f} ms, I/O {self.io * 1e3:.1f} ms")
+            f"{self.crop_paste * 1e3:.1f} ms, I/O {self.io * 1e3:.1f} ms (decode {self.decode * 1e3:.1f}, "
+            f"writing {(self.io - self.decode) * 1e3:.1f})")
 
 
 def track_to_folder(tracker: Tracker, frames: Iterable, output: str | os.PathLike, *,
@@ -59,7 +65,7 @@ def track_to_folder(tracker: Tracker, frames: Iterable, output: str | os.PathLik
                     fps: float | None = None, total: int | None = None, max_frames: int | None = None,
                     overlay_video: bool = True, progress: bool = True,
                     on_frame: Callable[[int], None] | None = None, label: str = "",
-                    audio_from: str | os.PathLike | None = None) -> Summary:
+                    audio_from: str | os.PathLike | None = None, overlay_preset: str | None = None) -> Summary:
   """Tracks `frames` and writes the outputs (`outputs` module) into `output`.
 
   Args:
@@ -85,16 +91,18 @@ def track_to_folder(tracker: Tracker, frames: Iterable, output: str | os.PathLik
       in it ends the run like a failed write.
     label: names the video in console messages (e.g. "sequence blackswan").
     audio_from: the source video file; overlay.mp4 carries its audio (None: none).
+    overlay_preset: libx264 preset of overlay.mp4 (None: `outputs.OutputWriter`'s default).
 
   Returns:
     The run's `Summary`.
   """
   if max_frames is not None:
     total = max_frames if total is None else min(total, max_frames)
+  frames = _TimedSource(frames)
   results = tracker.track(frames, init, clicks=clicks, boxes=boxes, mask=mask, prompts=prompts,
                           indexed=indexed)
   writer = None
-  seconds = {"network": 0.0, "crop_paste": 0.0, "io": 0.0}
+  seconds = {"network": 0.0, "crop_paste": 0.0, "io": 0.0, "decode": 0.0}
   start = last = time.perf_counter()
   first_frame = 0.0
   try:
@@ -105,15 +113,18 @@ def track_to_folder(tracker: Tracker, frames: Iterable, output: str | os.PathLik
           objects = [{"id": r["object"], "prompt": r["prompt"], "fallback": r["fallback"]}
                      for r in result.prompts if "fallback" in r]
           writer = outputs.OutputWriter(output, width, height, fps, objects, overlay_video,
-                                        audio_from=audio_from, on_written=on_frame)
+                                        audio_from=audio_from, on_written=on_frame,
+                                        overlay_preset=overlay_preset)
         _report_fallbacks(result.prompts, label)
         writer.write(result.index, result.frame, result.mask, result.hotspot, result.objects, result.prompts)
         for index, when in (skipped() if skipped is not None else ()):
           writer.skip(index, when)
         now = time.perf_counter()
+        decoded, frames.seconds = frames.seconds, 0.0
         if writer.num_frames == 1:
           first_frame = now - last
         else:
+          seconds["decode"] += decoded
           seconds["network"] += result.network_seconds
           seconds["crop_paste"] += result.crop_paste_seconds
           seconds["io"] += now - last - result.network_seconds - result.crop_paste_seconds
@@ -132,6 +143,24 @@ def track_to_folder(tracker: Tracker, frames: Iterable, output: str | os.PathLik
   tracked = max(count - 1, 1)
   return Summary(frames=count, seconds=time.perf_counter() - start, first_frame=first_frame,
                  **{k: v / tracked for k, v in seconds.items()})
+
+
+class _TimedSource:
+  """Iterates `frames`, adding the time each `next` takes to `seconds`."""
+
+  def __init__(self, frames: Iterable):
+    self._frames = iter(frames)
+    self.seconds = 0.0
+
+  def __iter__(self):
+    return self
+
+  def __next__(self):
+    start = time.perf_counter()
+    try:
+      return next(self._frames)
+    finally:
+      self.seconds += time.perf_counter() - start
 
 
 def _report_fallbacks(applied: Sequence[dict], label: str) -> None:
