@@ -10,6 +10,7 @@ Examples:
       --output out/blackswan --mask DAVIS/Annotations/480p/blackswan/00000.png
   python tools/track.py --input clip.mp4 --workdir runs/stage2 --output out/fix \\
       --prompts prompts.json      # add, re-initialise or remove objects on any frame
+  python tools/track.py --input clip.mp4 --backend onnx --weights export/ --output out/onnx
   python tools/track.py --input camera:0 --workdir runs/stage2 --output out/live --realtime
   python tools/track.py --input http://10.0.0.5:8080/video.mjpg --workdir runs/stage2 \\
       --output out/stream --click 320,240
