@@ -49,11 +49,16 @@ def test_short_smoke_chain_learns_to_track_held_out_videos(tmp_path):
   assert report["auto"]["mean"] >= 0.45 and report["fallback"]["auto"] <= 2, (report["auto"], report["fallback"])
   assert report["click"]["mean"] >= 0.5, report["click"]
   assert report["box"]["mean"] >= 0.55, report["box"]
-  # The trained chain exported: PyTorch within 1e-4 of JAX, and its ONNX graphs within
-  # 1e-4 of PyTorch (absolute; tools/convert_to_torch.py --verify's default tolerance).
+  # The trained chain exported: PyTorch against JAX and its ONNX graphs against PyTorch.
+  # This chain's logits reach ~90, where float32 rounding through the networks alone
+  # gives ~1.3e-4 (measured 2026-12-04: at most 1.3e-4 absolute, 1.9e-6 relative), so the
+  # bound is relative: 1e-5 of each output's largest logit.
   export = subprocess.run([sys.executable, "tools/convert_to_torch.py", "--workdir", str(tmp_path), "--output",
-                           str(tmp_path / "export"), "--onnx", "--verify"], cwd=train_testing.REPO, env=env,
-                          capture_output=True, text=True, timeout=600)
+                           str(tmp_path / "export"), "--onnx", "--verify", "--tolerance", "1e-3"],
+                          cwd=train_testing.REPO, env=env, capture_output=True, text=True, timeout=600)
   print(export.stdout)
   assert export.returncode == 0, export.stdout + export.stderr
-  assert "verify ONNX at" in export.stdout and "ABOVE" not in export.stdout, export.stdout
+  assert "verify ONNX at" in export.stdout, export.stdout
+  rows = [line.split() for line in export.stdout.splitlines() if line.startswith("  ")]
+  relative = [float(fields[3]) for fields in rows if len(fields) > 3 and fields[2] == "relative"]
+  assert len(relative) >= 8 and max(relative) <= 1e-5, export.stdout

@@ -169,13 +169,14 @@ def test_aggregate_over_sequences_and_over_categories():
 # ---------------------------------------------------------------- real data: OSVOS on blackswan
 
 # Reference: the official DAVIS evaluation code, davisvideochallenge/davis2017-evaluation
-# @ 30b698a (davis2017/metrics.py db_eval_iou and f_measure, davis2017/utils.py
-# db_statistics, frames [1:-1] as in its evaluation.py), transcribed verbatim into a
-# throwaway script outside this repository (only `np.bool` -> `bool`), run once with
-# scikit-image 0.26 `morphology.disk` and OpenCV `cv2.dilate`, numpy 2.4.6, on
+# (davis2017/metrics.py db_eval_iou and db_eval_boundary, davis2017/utils.py
+# db_statistics, frames [1:-1] as in its evaluation.py) on
 # ../shared/data/davis2016/Annotations/480p/blackswan (ground truth > 0) and
-# ../shared/data/davis2016_osvos/blackswan (object id 1), 48 scored frames.
-# Values printed by that script (fractions):
+# ../shared/data/davis2016_osvos/blackswan (object id 1), 48 scored frames. First
+# computed at 30b698a with a transcription of that code; produced by the official code
+# itself, imported from a checkout at ac7c43f, on 2026-12-04 with the same digits:
+#     python tests/reference/official_davis_blackswan.py --official DIR [--check]
+# (its docstring: the clone command; --check compares with these values).
 OFFICIAL_OSVOS_BLACKSWAN = {
     "J": (0.9430200107249278, 1.0, 0.0014083923122019115),
     "F": (0.9740964785153858, 1.0, -0.00041640925587305144),
