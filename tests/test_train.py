@@ -210,6 +210,20 @@ def test_resume_continues_like_an_uninterrupted_run(tmp_path):
   assert workdir_lib.load_network_configs(tmp_path / "resumed")["egnet"].to_dict() == config.model.to_dict()
   out = workdir_lib.load_inference_variables(tmp_path / "resumed")
   assert out["egnet"] is not None and out["wcsnet"] is None and out["gaze2mask"] is None
+  # Resuming with another architecture or data recipe is refused, listing the changed
+  # keys, and leaves the run as it was; the resumable fields may change.
+  saved = (tmp_path / "resumed" / "config.json").read_text()
+  changed = worker.tiny_config()
+  changed.total_steps = 6
+  changed.model.decoder_channels = 2 * config.model.decoder_channels
+  changed.seed = config.seed + 1
+  with pytest.raises(trainer.ResumeConfigError) as error:
+    trainer.train_and_evaluate(changed, tmp_path / "resumed", host_batches=worker.host_batches)
+  message = str(error.value)
+  assert (f"model.decoder_channels: {config.model.decoder_channels} -> {changed.model.decoder_channels}" in message
+          and f"seed: {config.seed} -> {changed.seed}" in message and "total_steps" not in message.split("Only")[0])
+  assert (tmp_path / "resumed" / "config.json").read_text() == saved
+  assert workdir_lib.restore_latest_numpy(tmp_path / "resumed")[0] == 4
 
 
 def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -321,3 +335,30 @@ def test_raw_folders_are_built_into_the_run_once(tmp_path, shared_data):
   config.input.manual_dirs.salicon = str(tmp_path / "missing")
   with pytest.raises(FileNotFoundError, match="the raw salicon folder .*missing does not exist"):
     data_lib.prepare_manual(config, tfds_dir / "elsewhere")
+
+
+def test_damaged_run_files_are_named(tmp_path):
+  config = worker.tiny_config()
+  config.total_steps = 1
+  trainer.train_and_evaluate(config, tmp_path, host_batches=worker.host_batches)
+  (tmp_path / "networks.json").write_text("{\"egnet\": ")
+  with pytest.raises(ValueError, match=f"{tmp_path / 'networks.json'}: not valid JSON"):
+    workdir_lib.load_network_configs(tmp_path)
+  (tmp_path / "config.json").write_text("")
+  with pytest.raises(ValueError, match=f"{tmp_path / 'config.json'}: not valid JSON"):
+    workdir_lib.load_config(tmp_path)
+  # Resuming there needs the run's config to compare with: refused, naming the file.
+  with pytest.raises(trainer.ResumeConfigError, match="config.json: not valid JSON"):
+    trainer.train_and_evaluate(config, tmp_path, host_batches=worker.host_batches)
+
+
+@pytest.mark.parametrize("flags,message", [
+    (("127.0.0.1:1234", None, 0), "--coordinator_address needs --num_processes and --process_id"),
+    (("127.0.0.1:1234", 2, None), "--coordinator_address needs --num_processes and --process_id"),
+    ((None, 2, 0), "--num_processes and --process_id need --coordinator_address"),
+])
+def test_multihost_flags_come_together(flags, message):
+  from absl import app  # pylint: disable=g-import-not-at-top
+  from wcs_jax import train  # pylint: disable=g-import-not-at-top
+  with pytest.raises(app.UsageError, match=message):
+    train.initialize_distributed(*flags, False)

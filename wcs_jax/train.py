@@ -15,6 +15,7 @@ See wcs_jax/training/trainer.py for the training loop.
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -47,6 +48,9 @@ def initialize_distributed(coordinator_address: str | None, num_processes: int |
   explicit = coordinator_address is not None
   if explicit and (num_processes is None or process_id is None):
     raise app.UsageError("--coordinator_address needs --num_processes and --process_id")
+  if not explicit and (num_processes is not None or process_id is not None):
+    raise app.UsageError("--num_processes and --process_id need --coordinator_address HOST:PORT "
+                         "(or use --multihost on a cluster)")
   if not (explicit or auto):
     return
   jax.config.update("jax_cpu_collectives_implementation", "gloo")
@@ -74,7 +78,11 @@ def main(argv):
   from wcs_jax.training import trainer  # pylint: disable=g-import-not-at-top
   logging.info("JAX %s: process %d of %d, devices %s", jax.__version__, jax.process_index(),
                jax.process_count(), jax.devices())
-  trainer.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  try:
+    trainer.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  except trainer.ResumeConfigError as error:
+    print(f"train: error: {error}", file=sys.stderr)
+    sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -54,20 +54,44 @@ def save_chain(workdir: str | os.PathLike, stages: list[str]) -> None:
   _write_atomic(workdir / CHAIN_FILE, json.dumps({"stages": list(stages)}))
 
 
-def load_config(workdir: str | os.PathLike) -> ml_collections.ConfigDict:
-  """The config a run was trained with."""
-  path = pathlib.Path(workdir) / CONFIG_FILE
+def read_json(path: pathlib.Path) -> Any:
+  """A run file's JSON; a missing or damaged file is an error naming it."""
   if not path.is_file():
     raise FileNotFoundError(f"{path} not found: expected a workdir written by `python -m wcs_jax.train`")
-  return ml_collections.ConfigDict(json.loads(path.read_text()))
+  try:
+    return json.loads(path.read_text())
+  except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    raise ValueError(f"{path}: not valid JSON ({error}); the file is damaged: restore it, or train into "
+                     "a new --workdir") from None
+
+
+def load_config(workdir: str | os.PathLike) -> ml_collections.ConfigDict:
+  """The config a run was trained with."""
+  config = read_json(pathlib.Path(workdir) / CONFIG_FILE)
+  if not isinstance(config, dict):
+    raise ValueError(f"{pathlib.Path(workdir) / CONFIG_FILE}: expected a JSON object, got {type(config).__name__}")
+  return ml_collections.ConfigDict(config)
 
 
 def load_network_configs(workdir: str | os.PathLike) -> dict[str, ml_collections.ConfigDict]:
   """{network: model config} of every network held by a run's checkpoints."""
   path = pathlib.Path(workdir) / NETWORKS_FILE
-  if not path.is_file():
-    raise FileNotFoundError(f"{path} not found: expected a workdir written by `python -m wcs_jax.train`")
-  return {k: ml_collections.ConfigDict(v) for k, v in json.loads(path.read_text()).items()}
+  configs = read_json(path)
+  if not isinstance(configs, dict) or not all(isinstance(v, dict) for v in configs.values()):
+    raise ValueError(f"{path}: expected {{network: model config}}")
+  return {k: ml_collections.ConfigDict(v) for k, v in configs.items()}
+
+
+def config_changes(saved: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
+  """Dotted keys whose values differ between two configs as JSON objects, "key: a -> b"."""
+  changes = []
+  for key in sorted(set(saved) | set(new)):
+    a, b = saved.get(key, "<absent>"), new.get(key, "<absent>")
+    if isinstance(a, dict) and isinstance(b, dict):
+      changes += config_changes(a, b, f"{prefix}{key}.")
+    elif a != b:
+      changes.append(f"{prefix}{key}: {json.dumps(a)} -> {json.dumps(b)}")
+  return changes
 
 
 def final_stage_dir(workdir: str | os.PathLike) -> pathlib.Path:
@@ -78,7 +102,9 @@ def final_stage_dir(workdir: str | os.PathLike) -> pathlib.Path:
   workdir = pathlib.Path(workdir)
   chain = workdir / CHAIN_FILE
   if chain.is_file():
-    stages = json.loads(chain.read_text())["stages"]
+    stages = read_json(chain).get("stages") if isinstance(read_json(chain), dict) else None
+    if not stages or not isinstance(stages, list):
+      raise ValueError(f"{chain}: expected {{\"stages\": [subfolder, ...]}}")
     return final_stage_dir(workdir / stages[-1])
   return workdir
 

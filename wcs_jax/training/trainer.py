@@ -26,6 +26,12 @@ Resume priority, per network of the state:
   4. scratch (Flax initialisers, `config.seed`).
 The optimiser state always starts afresh except in case 1.
 
+Resuming (case 1) refuses a config that differs from the run's `config.json` in any
+field but `RESUMABLE_FIELDS` (the schedule's length, logging and checkpointing cadence,
+where the data lives, the compute dtype and depth-wise implementation), listing the
+changed keys: a run mixing two models or two data recipes would be neither. Train
+into a new `--workdir` to change anything else.
+
 Precise BN (`config.precise_bn_batches` = N > 0): after the last update, the batch-norm
 statistics saved in the final checkpoint are the mean of N training batches'
 statistics under the final parameters, not the running averages (which a run of a
@@ -36,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 import pathlib
 from typing import Any, Callable, Iterator
@@ -58,6 +65,34 @@ from wcs_jax.training import metrics_writer
 from wcs_jax.training import steps
 
 DATA_AXIS = "data"
+
+
+RESUMABLE_FIELDS = ("total_steps", "log_every", "checkpoint_every", "keep_checkpoints", "async_checkpoints",
+                    "precise_bn_batches", "input.data_dir", "input.synthetic.cache_dir", "model.dtype",
+                    "model.depthwise_impl")
+
+
+class ResumeConfigError(ValueError):
+  """A resumed run's config differs from the one its checkpoints were trained with."""
+
+
+def check_resume_config(workdir: pathlib.Path, config: ml_collections.ConfigDict) -> None:
+  """Raises `ResumeConfigError` unless `config` equals `workdir`'s config.json outside
+  `RESUMABLE_FIELDS` (call when `workdir` holds a checkpoint)."""
+  try:
+    saved = workdir_lib.read_json(workdir / workdir_lib.CONFIG_FILE)
+  except FileNotFoundError:
+    return  # a checkpoint without a config (written by an older version): nothing to compare
+  except ValueError as error:
+    raise ResumeConfigError(str(error)) from None
+  new = json.loads(config.to_json_best_effort())
+  changed = [c for c in workdir_lib.config_changes(saved, new)
+             if not any(c.startswith(f"{field}:") for field in RESUMABLE_FIELDS)]
+  if changed:
+    raise ResumeConfigError(
+        f"{workdir} holds checkpoints of a run with another config; resuming would mix them. Changed: "
+        f"{'; '.join(changed)}. Only {', '.join(RESUMABLE_FIELDS)} may change on resume: revert the "
+        "others or train into a new --workdir")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -139,14 +174,20 @@ def _train_stage(config: ml_collections.ConfigDict, workdir: pathlib.Path, *,
   # ------------------------------------------- mesh, model, optimizer, state, step
   training = build_training(config, devices=devices)
   state = training.state
-  if is_primary:
-    workdir_lib.save_config(workdir, config, training.network_configs)
 
   # -------------------------------------------------------------------- checkpoint
   checkpointer = checkpointing.Checkpointer(workdir, every=config.checkpoint_every,
                                             keep=config.keep_checkpoints,
                                             asynchronous=config.async_checkpoints)
   start_step = checkpointer.latest_step() or 0
+  if start_step:  # before config.json is rewritten: a refused resume leaves the run as it was
+    try:
+      check_resume_config(workdir, config)
+    except ResumeConfigError:
+      checkpointer.close()
+      raise
+  if is_primary:
+    workdir_lib.save_config(workdir, config, training.network_configs)
   if start_step:
     state = checkpointer.restore(start_step, state)
     logging.info("resumed from %s at step %d", workdir / workdir_lib.CHECKPOINT_DIR, start_step)
