@@ -136,6 +136,29 @@ def test_tracker_masks_agree_between_backends(exported, shared_data):
   assert unions >= 4, unions
 
 
+def test_a_tolerance_it_cannot_meet_exits_2(exported, tmp_path, capsys):
+  workdir, _, _ = exported
+  status = convert_to_torch.main(["--workdir", str(workdir), "--output", str(tmp_path / "out"), "--verify",
+                                  "--tolerance", "1e-12"])
+  printed = capsys.readouterr().out
+  assert status == 2, printed
+  assert sum("ABOVE 1e-12" in line for line in printed.splitlines()) >= 3, printed
+
+
+def test_missing_or_half_written_workdir_is_one_line(tmp_path, capsys):
+  assert convert_to_torch.main(["--workdir", str(tmp_path / "nope"), "--output", str(tmp_path / "out")]) == 1
+  assert capsys.readouterr().err == (f"convert_to_torch.py: error: {tmp_path / 'nope' / 'config.json'} not found: "
+                                     "expected a workdir written by `python -m wcs_jax.train`\n")
+  write_workdir(tmp_path / "run")
+  (tmp_path / "run" / "networks.json").unlink()
+  assert convert_to_torch.main(["--workdir", str(tmp_path / "run"), "--output", str(tmp_path / "out")]) == 1
+  assert f"{tmp_path / 'run' / 'networks.json'} not found" in capsys.readouterr().err
+  (tmp_path / "run" / "networks.json").write_text("[")
+  assert convert_to_torch.main(["--workdir", str(tmp_path / "run"), "--output", str(tmp_path / "out")]) == 1
+  assert f"{tmp_path / 'run' / 'networks.json'}: not valid JSON" in capsys.readouterr().err
+  assert not (tmp_path / "out").exists()
+
+
 def test_workdir_without_wcsnet_is_a_clear_error(tmp_path, capsys):
   write_workdir(tmp_path / "run", stage="egnet")
   status = convert_to_torch.main(["--workdir", str(tmp_path / "run"), "--output", str(tmp_path / "out")])

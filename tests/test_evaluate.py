@@ -188,6 +188,12 @@ def test_hotspot_by_hand(evaluate, tmp_path, capsys):
   assert "Tab. 5" in capsys.readouterr().out
   assert (tmp_path / "hot.csv").read_text().splitlines()[1].startswith("sequence,a,")
   assert (tmp_path / "hot.png").is_file()
+  map_io.write_map(predictions / "a/00000.png", np.zeros((3, 3)))  # hotspot map of the wrong size
+  message = error_of(evaluate, "--task", "hotspot", "--data-dir", gt, "--results-dir", predictions,
+                     "--output", tmp_path / "hot.json")
+  assert message == (f"evaluate.py: error: {predictions / 'a/00000.png'}: prediction is 3x3 (WxH) but "
+                     f"{gt / 'maps/a/00000.png'} is 2x2"), message
+  map_io.write_map(predictions / "a/00000.png", two_by_two([1, 1 / 3, 0, 0]))
   (gt / "fixations/b/00000.png").unlink()
   assert str(gt / "fixations/b/00000.png") in error_of(
       evaluate, "--task", "hotspot", "--data-dir", gt, "--results-dir", predictions,
@@ -212,6 +218,19 @@ def test_missing_frame_names_the_file(evaluate, davis_tree, tmp_path):
   (predictions / "beta/00002.png").unlink()
   message = error_of(evaluate, *davis_args(root, predictions, tmp_path))
   assert "missing prediction" in message and str(predictions / "beta/00002.png") in message
+
+
+def test_flags_are_checked_before_anything_is_written(evaluate, davis_tree, tmp_path, capsys):
+  root, predictions = davis_tree
+  assert error_of(evaluate, "--data-dir", root, "--results-dir", predictions, "--output", tmp_path / "o.json") == "2"
+  assert "error: --dataset is required for --task segmentation" in capsys.readouterr().err
+  assert error_of(evaluate, "--dataset", "davis2016", "--data-dir", root, "--results-dir", predictions,
+                  "--output", tmp_path / "o.txt") == "2"
+  assert f"error: --output: expected a .json file name, got {tmp_path / 'o.txt'}" in \
+      capsys.readouterr().err
+  message = error_of(evaluate, *davis_args(root, predictions, tmp_path), "--sequences", "gamma")
+  assert message == f"evaluate.py: error: davis2016 at {root} has no sequence(s) ['gamma']", message
+  assert not (tmp_path / "out.json").exists()
 
 
 def test_missing_sequence_folder_names_it(evaluate, davis_tree, tmp_path):

@@ -398,6 +398,23 @@ def test_cli_bad_input(shared_data, tmp_path, capsys):
   with pytest.raises(SystemExit):
     reframe.main(base + ["--masks-dir", masks_of_other, "--click", "3,4"])
   assert "--click and --box need --workdir" in capsys.readouterr().err
+  masks = str(davis / "Annotations/480p/blackswan")
+  for flag, value, message in (
+      ("--aspect", "9-16", "--aspect: expected two numbers as A:B, got '9-16'"),
+      ("--aspect", "9:0", "--aspect: expected positive W:H, got '9:0'"),
+      ("--aspect", "nan:1", "--aspect: expected positive W:H, got 'nan:1'"),
+      ("--aspect", "inf:1", "--aspect: expected positive W:H, got 'inf:1'"),
+      ("--size", "100", "--size: expected two numbers as AxB, got '100'"),
+      ("--size", "101x180", "--size: expected positive even WxH (H.264 needs even sizes), got '101x180'")):
+    with pytest.raises(SystemExit) as exit_info:
+      reframe.main(base + ["--masks-dir", masks, flag, value])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err, (flag, value)
+  for name in ("o.mov", "o.png"):  # any other video or image name is refused, not taken for a folder
+    with pytest.raises(SystemExit) as exit_info:
+      reframe.main(["--input", frames, "--masks-dir", masks, "--output", str(tmp_path / name)])
+    # SystemExit(message): Python prints it on stderr and exits with status 1.
+    assert str(exit_info.value.code).startswith(f"reframe.py: error: --output {tmp_path / name}: expected OUT.mp4")
+    assert not (tmp_path / name).exists()
 
 
 @pytest.fixture(scope="module")

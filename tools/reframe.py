@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import pathlib
 import sys
 import time
@@ -80,7 +81,7 @@ def _aspects(text: str) -> list[tuple[float, float]]:
   aspects = []
   for part in text.split(","):
     aspect = _pair(part, ":", float, "--aspect")
-    if min(aspect) <= 0:
+    if not all(math.isfinite(v) for v in aspect) or min(aspect) <= 0:
       raise argparse.ArgumentTypeError(f"--aspect: expected positive W:H, got {part!r}")
     aspects.append(aspect)
   return aspects
@@ -301,6 +302,9 @@ def plan_jobs(args: argparse.Namespace) -> list[Job]:
   if output.suffix.lower() == ".mp4":
     raise ValueError(f"--output {output}: with several videos or aspects, expected a folder "
                      "(NAME_WxH.mp4 files are written into it)")
+  if output.suffix.lower() in VIDEO_EXTENSIONS or output.suffix.lower() in IMAGE_EXTENSIONS:
+    raise ValueError(f"--output {output}: expected OUT.mp4 (H.264 in MP4 is what is written) or a folder, "
+                     f"got a {output.suffix} name")
   jobs = []
   for video in videos or [source]:
     name = video.stem if videos or source.is_file() else source.name
