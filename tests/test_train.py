@@ -362,3 +362,22 @@ def test_multihost_flags_come_together(flags, message):
   from wcs_jax import train  # pylint: disable=g-import-not-at-top
   with pytest.raises(app.UsageError, match=message):
     train.initialize_distributed(*flags, False)
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--config", "configs/smoke.py:ci", "--config.wcsnet.total_step=1"],
+     "train: error: --config.wcsnet.total_step=1: the config has no field 'total_step' (did you mean 'total_steps'?)"),
+    (["--config", "configs/smoke.py:x"],
+     "train: error: configs/smoke.py: unknown argument 'x'; expected nothing, 'short' or 'ci'"),
+    (["--config", "configs/nope.py"],
+     "train: error: --config: [Errno 2] No such file or directory: 'configs/nope.py'"),
+])
+def test_bad_flags_are_one_line_and_write_nothing(tmp_path, flags, message):
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  run = subprocess.run([sys.executable, "-m", "wcs_jax.train", "--workdir", str(tmp_path / "run"), *flags],
+                       cwd=train_testing.REPO, env=train_testing.subprocess_env(1), capture_output=True, text=True,
+                       timeout=300, check=False)
+  assert run.returncode == 2, run.stderr
+  assert run.stderr.strip().splitlines()[-1] == message and "Traceback" not in run.stderr, run.stderr
+  assert not (tmp_path / "run").exists()

@@ -15,6 +15,7 @@ See wcs_jax/training/trainer.py for the training loop.
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -85,5 +86,32 @@ def main(argv):
     sys.exit(1)
 
 
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl's flag parsing, with a mistyped `--config.key`, a bad `configs/x.py:arg` or a
+  bad flag value reported as one line, exit status 2, instead of a traceback."""
+  try:
+    rest = flags.FLAGS(argv)
+    try:
+      list(_CONFIG.value.keys())  # the config file loads lazily: make a missing one fail here
+    except OSError as error:
+      lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+      raise flags.Error(f"--config: {lines[-1]}") from None
+    return rest
+  except (KeyError, AttributeError) as error:  # ml_collections: an override of a field that does not exist
+    cause = error
+    while cause.__cause__ or cause.__context__:
+      cause = cause.__cause__ or cause.__context__
+    key = str(cause.args[0]) if isinstance(cause, KeyError) and cause.args else str(error).strip("'\"")
+    overrides = [a for a in argv if a.startswith("--config.")]
+    where = next((a for a in overrides if key in a.split("=", 1)[0].split(".")[1:]), "a --config override")
+    hint = re.search(r'Did you mean "([^"]+)"', str(error))
+    message = f"{where}: the config has no field {key!r}" + (f" (did you mean {hint.group(1)!r}?)" if hint else "")
+  except (flags.Error, ValueError, TypeError) as error:
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    message = re.sub(r"^\w+Error: ", "", lines[-1] if lines else type(error).__name__)
+  print(f"train: error: {message}", file=sys.stderr)
+  sys.exit(2)
+
+
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)
