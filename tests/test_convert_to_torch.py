@@ -159,6 +159,31 @@ def test_missing_or_half_written_workdir_is_one_line(tmp_path, capsys):
   assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("damage", ["truncated", "no_metadata", "empty"])
+def test_damaged_latest_checkpoint_is_named(tmp_path, capsys, damage):
+  """A later checkpoint that cannot be read: one line naming it and the previous one; nothing written."""
+  import shutil  # pylint: disable=g-import-not-at-top
+  write_workdir(tmp_path / "run")
+  checkpoints = tmp_path / "run" / "checkpoints"
+  if damage == "empty":
+    (checkpoints / "2").mkdir()
+  else:
+    shutil.copytree(checkpoints / "1", checkpoints / "2")
+    if damage == "truncated":
+      for path in (checkpoints / "2").rglob("*"):
+        if path.is_file() and path.parent.name == "d":
+          path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+    else:
+      (checkpoints / "2" / "default" / "_METADATA").unlink()
+  assert convert_to_torch.main(["--workdir", str(tmp_path / "run"), "--output", str(tmp_path / "out")]) == 1
+  err = capsys.readouterr().err
+  assert err.startswith(f"convert_to_torch.py: error: {checkpoints / '2'}: the latest checkpoint cannot be read ("), err
+  assert err.rstrip().endswith("delete that folder to use step 1, the previous checkpoint") and err.count("\n") == 1, err
+  assert not (tmp_path / "out").exists()
+  shutil.rmtree(checkpoints / "2")  # as the message says: step 1 is used
+  assert convert_to_torch.main(["--workdir", str(tmp_path / "run"), "--output", str(tmp_path / "out")]) == 0
+
+
 def test_workdir_without_wcsnet_is_a_clear_error(tmp_path, capsys):
   write_workdir(tmp_path / "run", stage="egnet")
   status = convert_to_torch.main(["--workdir", str(tmp_path / "run"), "--output", str(tmp_path / "out")])

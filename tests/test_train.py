@@ -381,3 +381,16 @@ def test_bad_flags_are_one_line_and_write_nothing(tmp_path, flags, message):
   assert run.returncode == 2, run.stderr
   assert run.stderr.strip().splitlines()[-1] == message and "Traceback" not in run.stderr, run.stderr
   assert not (tmp_path / "run").exists()
+
+
+def test_damaged_latest_checkpoint_stops_the_resume_naming_it(tmp_path):
+  config = worker.tiny_config()
+  config.total_steps, config.checkpoint_every, config.keep_checkpoints = 2, 1, 2
+  trainer.train_and_evaluate(config, tmp_path, host_batches=worker.host_batches)
+  for path in (tmp_path / "checkpoints" / "2").rglob("*"):
+    if path.is_file() and path.parent.name == "d":
+      path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+  config.total_steps = 3
+  with pytest.raises(workdir_lib.DamagedCheckpointError,
+                     match=f"{tmp_path / 'checkpoints' / '2'}: the latest checkpoint cannot be read .*use step 1"):
+    trainer.train_and_evaluate(config, tmp_path, host_batches=worker.host_batches)

@@ -125,11 +125,33 @@ def restore_latest_numpy(workdir: str | os.PathLike) -> tuple[int, dict]:
     raise FileNotFoundError(f"no checkpoint in {directory}: train there first with "
                             "`python -m wcs_jax.train --config ... --workdir ...`")
   device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-  abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
-                          manager.item_metadata(step).tree)
-  restored = manager.restore(step, args=ocp.args.StandardRestore(abstract))
-  manager.close()
+  try:
+    metadata = manager.item_metadata(step)
+    if metadata is None or getattr(metadata, "tree", None) is None:
+      raise ValueError("its metadata (default/_METADATA) is missing")
+    abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), metadata.tree)
+    restored = manager.restore(step, args=ocp.args.StandardRestore(abstract))
+  except Exception as error:  # Orbax and TensorStore raise many types for a damaged checkpoint
+    raise DamagedCheckpointError(directory / str(step), error, manager.all_steps()) from None
+  finally:
+    manager.close()
   return step, jax.tree.map(np.asarray, restored)
+
+
+class DamagedCheckpointError(ValueError):
+  """The latest checkpoint of a run cannot be read; names it and the ones before it.
+
+  Nothing falls back by itself: reading an older checkpoint than the latest would
+  silently give other weights. Deleting the damaged folder makes the previous one the
+  latest, for the tools and for a resumed training run alike.
+  """
+
+  def __init__(self, path: pathlib.Path, error: BaseException, steps):
+    detail = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+    older = sorted(s for s in steps if s < int(path.name))
+    advice = (f"delete that folder to use step {older[-1]}, the previous checkpoint" if older
+              else "no earlier checkpoint is kept: train again")
+    super().__init__(f"{path}: the latest checkpoint cannot be read ({type(error).__name__}: {detail}); {advice}")
 
 
 def load_network_variables(workdir: str | os.PathLike) -> dict[str, dict]:

@@ -35,8 +35,8 @@ class Checkpointer:
       raise ValueError(f"checkpoint_every ({every}) and keep_checkpoints ({keep}) must be >= 1")
     options = ocp.CheckpointManagerOptions(save_interval_steps=every, max_to_keep=keep,
                                            enable_async_checkpointing=asynchronous, create=True)
-    self._manager = ocp.CheckpointManager(
-        pathlib.Path(workdir).absolute() / workdir_lib.CHECKPOINT_DIR, options=options)
+    self.directory = pathlib.Path(workdir).absolute() / workdir_lib.CHECKPOINT_DIR
+    self._manager = ocp.CheckpointManager(self.directory, options=options)
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -51,7 +51,11 @@ class Checkpointer:
     target_dict = serialization.to_state_dict(target)
     abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
                             target_dict)
-    restored = self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+    try:
+      restored = self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+    except Exception as error:  # Orbax and TensorStore raise many types for a damaged checkpoint
+      raise workdir_lib.DamagedCheckpointError(self.directory / str(step), error, self._manager.all_steps()) \
+          from None
     return serialization.from_state_dict(target, restored)
 
   def wait(self) -> None:

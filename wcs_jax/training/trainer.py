@@ -189,7 +189,11 @@ def _train_stage(config: ml_collections.ConfigDict, workdir: pathlib.Path, *,
   if is_primary:
     workdir_lib.save_config(workdir, config, training.network_configs)
   if start_step:
-    state = checkpointer.restore(start_step, state)
+    try:
+      state = checkpointer.restore(start_step, state)
+    except workdir_lib.DamagedCheckpointError:
+      checkpointer.close()
+      raise
     logging.info("resumed from %s at step %d", workdir / workdir_lib.CHECKPOINT_DIR, start_step)
 
   # -------------------------------------------------------------------------- loop
