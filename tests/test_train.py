@@ -394,3 +394,30 @@ def test_damaged_latest_checkpoint_stops_the_resume_naming_it(tmp_path):
   with pytest.raises(workdir_lib.DamagedCheckpointError,
                      match=f"{tmp_path / 'checkpoints' / '2'}: the latest checkpoint cannot be read .*use step 1"):
     trainer.train_and_evaluate(config, tmp_path, host_batches=worker.host_batches)
+
+
+def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+  import errno  # pylint: disable=g-import-not-at-top
+  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+  from wcs_jax.training import checkpointing  # pylint: disable=g-import-not-at-top
+  config = worker.tiny_config()
+  config.total_steps, config.checkpoint_every, config.async_checkpoints = 4, 2, False
+  real_save = ocp.CheckpointManager.save
+
+  def full_disk(self, step, *args, **kwargs):
+    if step == 4:  # Orbax writes into a temporary folder first; the disk fills up there
+      (tmp_path / "checkpoints" / "4.orbax-checkpoint-tmp-0").mkdir()
+      raise OSError(errno.ENOSPC, "No space left on device")
+    return real_save(self, step, *args, **kwargs)
+
+  monkeypatch.setattr(ocp.CheckpointManager, "save", full_disk)
+  with pytest.raises(checkpointing.CheckpointWriteError) as error:
+    trainer.train_and_evaluate(config, tmp_path, host_batches=worker.host_batches)
+  assert str(error.value) == (f"{tmp_path / 'checkpoints' / '4'}: writing the checkpoint failed ([Errno 28] No space "
+                              "left on device); the last complete checkpoint is step 2: free space, then rerun the "
+                              "same command to resume from it")
+  assert workdir_lib.restore_latest_numpy(tmp_path)[0] == 2
+  monkeypatch.setattr(ocp.CheckpointManager, "save", real_save)  # space freed: the same command resumes
+  trainer.train_and_evaluate(config, tmp_path, host_batches=worker.host_batches)
+  assert workdir_lib.restore_latest_numpy(tmp_path)[0] == 4
+  assert [r["step"] for r in metrics_writer.read_metrics(tmp_path)] == [1, 2, 3, 4]

@@ -77,12 +77,13 @@ def main(argv):
   tf.config.set_visible_devices([], "GPU")
   initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value, _MULTIHOST.value)
   from wcs_jax.io import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  from wcs_jax.training import checkpointing  # pylint: disable=g-import-not-at-top
   from wcs_jax.training import trainer  # pylint: disable=g-import-not-at-top
   logging.info("JAX %s: process %d of %d, devices %s", jax.__version__, jax.process_index(),
                jax.process_count(), jax.devices())
   try:
     trainer.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  except (trainer.ResumeConfigError, workdir_lib.DamagedCheckpointError) as error:
+  except (trainer.ResumeConfigError, workdir_lib.DamagedCheckpointError, checkpointing.CheckpointWriteError) as error:
     print(f"train: error: {error}", file=sys.stderr)
     sys.exit(1)
 
