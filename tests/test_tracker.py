@@ -257,6 +257,59 @@ def test_two_objects_are_one_batch_with_ids_1_and_2():
     assert [o.id for o in r.objects] == [1, 2]
 
 
+def test_three_objects_with_ids_3_5_7_become_1_2_3_and_tracklets_record_the_mapping(tmp_path):
+  from wcs_jax.inference import session  # pylint: disable=g-import-not-at-top
+  t = np.arange(5)
+  frames, masks = disc_video(np.stack([30 + 3 * t, np.full(5, 30.0)], -1), np.full(5, 8.0))
+  labels0 = np.where(masks[0], 3, 0).astype(np.uint8)
+  for cx, cy, given in ((120, 30, 5), (75, 90, 7)):
+    _, more = disc_video([(cx, cy)] * 5, np.full(5, 8.0))
+    for frame, mask in zip(frames, more):
+      frame[mask] = (255, 0, 0)
+    labels0[more[0]] = given
+  backend = ColourBackend()
+  session.track_to_folder(Tracker(backend, TrackerConfig(image_size=48)), frames, tmp_path, init="mask",
+                          mask=labels0, progress=False)
+  assert all(s.shape[0] == 3 for s in backend.searches)  # one call per frame for all three
+  tracklets = json.loads((tmp_path / "tracklets.json").read_text())
+  assert [(o["id"], o["prompt"][0], o["prompt"][1]) for o in tracklets["objects"]] == [
+      (1, "mask", 3), (2, "mask", 5), (3, "mask", 7)]
+  for index in range(5):
+    written = mask_io.read_label_map(tmp_path / "masks" / f"{index:05d}.png")
+    assert set(np.unique(written)) == {0, 1, 2, 3}
+    assert [o["id"] for o in tracklets["frames"][index]["objects"]] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("width,height,frames_n", [(161, 121, 3), (160, 120, 1)])
+def test_odd_sizes_and_a_one_frame_video_write_complete_outputs(tmp_path, width, height, frames_n):
+  from wcs_jax.inference import session  # pylint: disable=g-import-not-at-top
+  from wcs_jax.io.video import FrameReader  # pylint: disable=g-import-not-at-top
+  frames, masks = disc_video([(60 + 2 * k, 50) for k in range(frames_n)], [9] * frames_n, width, height)
+  summary = session.track_to_folder(Tracker(ColourBackend(), TrackerConfig(image_size=48)), frames, tmp_path,
+                                    init="mask", mask=masks[0], progress=False)
+  assert summary.frames == frames_n
+  tracklets = json.loads((tmp_path / "tracklets.json").read_text())
+  assert tracklets["num_frames"] == frames_n and not tracklets["interrupted"]
+  assert (tracklets["width"], tracklets["height"]) == (width, height)
+  for index in range(frames_n):
+    assert mask_io.read_label_map(tmp_path / "masks" / f"{index:05d}.png").shape == (height, width)
+    assert jaccard(mask_io.read_label_map(tmp_path / "masks" / f"{index:05d}.png") == 1, masks[index]) > 0.9
+  info = FrameReader(tmp_path / "overlay.mp4").info
+  # H.264 (yuv420p) needs even sides: the overlay repeats the last row and column.
+  assert (info.width, info.height, info.num_frames) == (width + width % 2, height + height % 2, frames_n)
+
+
+def test_an_object_that_leaves_the_frame_for_20_frames_is_found_when_it_returns():
+  centres = [(40 + 5 * k, 60) for k in range(10)] + [(400, 60)] * 20 + [(140 - 5 * k, 60) for k in range(10)]
+  frames, masks = disc_video(centres, [10] * 40)
+  results = list(Tracker(ColourBackend(), TrackerConfig(image_size=48, widen_factor=1.5)).track(
+      frames, "mask", mask=masks[0]))
+  lost = [r.objects[0].lost for r in results]
+  assert lost == [False] * 10 + [True] * 20 + [False] * 10, lost
+  assert results[29].objects[0].window == (80.0, 60.0, 160.0)  # searching the whole frame when it returns
+  assert all(jaccard(r.mask == 1, m) > 0.8 for r, m in zip(results[30:], masks[30:]))
+
+
 def test_frames_of_another_size_and_empty_videos_are_errors():
   frames, masks = disc_video([(40, 40), (42, 40)], [8, 8])
   frames[1] = frames[1][:100]
