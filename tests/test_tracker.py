@@ -299,6 +299,18 @@ def test_odd_sizes_and_a_one_frame_video_write_complete_outputs(tmp_path, width,
   assert (info.width, info.height, info.num_frames) == (width + width % 2, height + height % 2, frames_n)
 
 
+def test_a_run_that_fails_midway_says_so_in_its_outputs(tmp_path):
+  from wcs_jax.inference import session  # pylint: disable=g-import-not-at-top
+  frames, masks = disc_video([(40 + 2 * k, 50) for k in range(6)], [9] * 6)
+  frames[4] = frames[4][:100]  # a frame of another size, as a damaged or foreign file would be
+  with pytest.raises(ValueError, match="frame 4 is 160x100"):
+    session.track_to_folder(Tracker(ColourBackend(), TrackerConfig(image_size=48)), frames, tmp_path,
+                            init="mask", mask=masks[0], progress=False)
+  tracklets = json.loads((tmp_path / "tracklets.json").read_text())
+  assert tracklets["num_frames"] == 4 and tracklets["error"].startswith("ValueError: frame 4 is 160x100")
+  assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == [f"{k:05d}.png" for k in range(4)]
+
+
 def test_an_object_that_leaves_the_frame_for_20_frames_is_found_when_it_returns():
   centres = [(40 + 5 * k, 60) for k in range(10)] + [(400, 60)] * 20 + [(140 - 5 * k, 60) for k in range(10)]
   frames, masks = disc_video(centres, [10] * 40)

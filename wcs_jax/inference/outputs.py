@@ -8,12 +8,15 @@
                            "hotspot": [x, y], "bbox": [x0, y0, x1, y1], "area", "lost",
                            "window": [cx, cy, side]}]}], "prompts": [{"frame", "object",
                            "prompt": [kind, values...], "fallback"}], "skipped": [{"frame",
-                           "seconds"}], "num_frames", "interrupted"}; pixel indices, bbox
+                           "seconds"}], "num_frames", "interrupted", "error"}; pixel indices, bbox
                            x1/y1 exclusive (`compose.ObjectRecord`). "objects" are the
                            first frame's; "prompts" every prompt applied, with the frame it
                            was applied on; "skipped" the frames of a live source dropped
                            because the tracker was behind (`--realtime`); "interrupted"
-                           whether the run was stopped (Ctrl-C) before the source ended
+                           whether the run was stopped (Ctrl-C) before the source ended;
+                           "error" null, or the one-line error that ended the run early
+                           (an unreadable frame, say): the outputs then cover only the
+                           frames before it
     OUT/overlay.mp4        the video with each object's mask tinted in its palette colour
                            (alpha `MASK_ALPHA`) and the hotspot as a heat map blended in
                            proportion to its value (at most `HOTSPOT_ALPHA`); H.264 with
@@ -162,6 +165,7 @@ class OutputWriter:
     self._prompts: list[dict] = []
     self._skipped: list[dict] = []
     self.interrupted = False
+    self.error: str | None = None
     self._error: BaseException | None = None
     self._queue: queue.Queue | None = None
     self._worker = None
@@ -227,7 +231,7 @@ class OutputWriter:
       self._worker = None
     try:
       tail = {"prompts": self._prompts, "skipped": self._skipped, "num_frames": self._written,
-              "interrupted": self.interrupted}
+              "interrupted": self.interrupted, "error": self.error}
       self._json.write("\n], " + json.dumps(tail)[1:] + "\n")
     finally:
       self._json.close()

@@ -135,6 +135,10 @@ def track_to_folder(tracker: Tracker, frames: Iterable, output: str | os.PathLik
         if stop is not None and stop.is_set():
           writer.interrupted = True
           break
+  except Exception as error:
+    if writer is not None:  # the outputs say that they stop early, and why
+      writer.error = f"{type(error).__name__}: {error}"
+    raise
   finally:
     results.close()
     if writer is not None:
