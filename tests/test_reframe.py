@@ -359,6 +359,17 @@ def test_cli_errors_for_video_input(synthetic_clip, tmp_path):
   missing = r"masks: no hotspot map named 00039\.\* for mask .*00039.png"
   with pytest.raises(SystemExit, match=missing):
     reframe.main(base + ["--masks-dir", str(root / "masks"), "--hotspots-dir", str(masks)])
+  for kind, flag in (("mask", "--masks-dir"), ("hotspot map", "--hotspots-dir")):
+    small = tmp_path / f"small_{kind[:4]}"
+    small.mkdir()
+    source = root / ("masks" if kind == "mask" else "hotspots")
+    for path in sorted(source.glob("*.png")):
+      cv2.imwrite(str(small / path.name), cv2.resize(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), (80, 48),
+                                                   interpolation=cv2.INTER_NEAREST))
+    extra = [flag, str(small)] if kind == "mask" else ["--masks-dir", str(root / "masks"), flag, str(small)]
+    with pytest.raises(SystemExit, match=f"{small / '00000.png'}: {kind} is 80x48, the frames are 160x96"):
+      reframe.main(base + extra)
+    assert not (tmp_path / "o.mp4").exists()
 
 
 @pytest.mark.parametrize("aspect, size, expected", [
