@@ -34,7 +34,8 @@ def pipeline_threads() -> int:
 
   On 2 cores this is 1: there, with the Lite0 tracker at S = 160, PyTorch's and ONNX
   Runtime's one-per-core pools wait for the core the writer holds at every op, and one
-  thread tracks ~1.7x faster (docs/deployment.md, `tools/benchmark.py --track`).
+  thread tracked 1.7-2x faster (docs/deployment.md, `tools/benchmark.py --track`); for B2
+  at S = 320, where the network is nearly all the time, two threads can be faster.
   """
   cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
   return max(1, cores - 1)

@@ -139,8 +139,9 @@ class OutputWriter:
   PNG_COMPRESS_LEVEL = 1
   # libx264 preset of overlay.mp4. The encoder shares the CPU with the network: on 2
   # cores "superfast" encodes real 854x480 video (DAVIS blackswan) ~3.5x faster than
-  # libx264's default "medium" at about the same size (CRF 18), and takes the Lite0
-  # tracker from ~29 to ~38 frames/s (docs/deployment.md).
+  # libx264's default "medium" at about the same size (CRF 18), and took the Lite0
+  # tracker (one object, PyTorch / ONNX Runtime at one thread) from 39-40 to 58-64
+  # frames/s (docs/deployment.md).
   OVERLAY_PRESET = "superfast"
 
   def __init__(self, output: str | os.PathLike, width: int, height: int, fps: float | None,
