@@ -145,7 +145,11 @@ def test_load_backend_errors():
   with pytest.raises((ValueError, OSError), match="convert_to_torch"):
     load_backend("torch", weights="somewhere")
   with pytest.raises(ValueError, match="--backend must be one of"):
+    load_backend("tflite")
+  with pytest.raises(ValueError, match="--backend onnx needs --weights DIR"):
     load_backend("onnx")
+  with pytest.raises(ValueError, match="wcsnet_template.onnx is missing|config of a tools/convert_to_torch.py export"):
+    load_backend("onnx", weights="somewhere")
   with pytest.raises(ValueError, match="needs --workdir"):
     load_backend("jax")
 

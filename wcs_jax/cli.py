@@ -34,3 +34,15 @@ def check_backend(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     parser.error("--backend jax needs --workdir RUN")
   if args.backend in ("torch", "onnx") and not args.weights:
     parser.error(f"--backend {args.backend} needs --weights DIR")
+
+
+def check_distributed_flags(coordinator_address: str | None, num_processes: int | None,
+                            process_id: int | None) -> None:
+  """Raises ValueError unless the multi-host flags of `python -m wcs_jax.train` come
+  together: `--coordinator_address` with `--num_processes` and `--process_id`."""
+  explicit = coordinator_address is not None
+  if explicit and (num_processes is None or process_id is None):
+    raise ValueError("--coordinator_address needs --num_processes and --process_id")
+  if not explicit and (num_processes is not None or process_id is not None):
+    raise ValueError("--num_processes and --process_id need --coordinator_address HOST:PORT "
+                     "(or use --multihost on a cluster)")

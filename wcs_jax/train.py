@@ -26,6 +26,8 @@ from absl import logging
 import jax
 from ml_collections import config_flags
 
+from wcs_jax import cli  # pylint: disable=g-import-not-at-top,wrong-import-position
+
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Training config file, e.g. configs/stage1.py or configs/stage1.py:synthetic; "
     "override fields with --config.key=value.", lock_config=True)
@@ -46,12 +48,11 @@ def initialize_distributed(coordinator_address: str | None, num_processes: int |
 
   CPU processes exchange collectives through gloo (the default CPU backend has none).
   """
+  try:
+    cli.check_distributed_flags(coordinator_address, num_processes, process_id)
+  except ValueError as error:
+    raise app.UsageError(str(error)) from None
   explicit = coordinator_address is not None
-  if explicit and (num_processes is None or process_id is None):
-    raise app.UsageError("--coordinator_address needs --num_processes and --process_id")
-  if not explicit and (num_processes is not None or process_id is not None):
-    raise app.UsageError("--num_processes and --process_id need --coordinator_address HOST:PORT "
-                         "(or use --multihost on a cluster)")
   if not (explicit or auto):
     return
   jax.config.update("jax_cpu_collectives_implementation", "gloo")
