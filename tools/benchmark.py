@@ -514,7 +514,6 @@ def _track_memory(args: argparse.Namespace) -> str:
   854x480 frame stream tracked into a temporary folder (every output written)."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   import psutil  # pylint: disable=g-import-not-at-top
-  from wcs_jax.inference import backend as backend_lib  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference import session  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference.jax_backend import JaxBackend  # pylint: disable=g-import-not-at-top
   from wcs_jax.inference.tracker import Tracker, TrackerConfig  # pylint: disable=g-import-not-at-top

@@ -41,6 +41,23 @@ def pipeline_threads() -> int:
   return max(1, cores - 1)
 
 
+def export_tracking_config(config: dict[str, Any], directory: str | os.PathLike) -> tuple[dict, dict]:
+  """(training config, WCS-Net model config) of an export's config.json (`tools/convert_to_torch.py`),
+  checked to hold what the tracker needs: the run's crop geometry and a WCS-Net with a mask branch."""
+  training_config = config.get("source", {}).get("training_config") or {}
+  if "image_size" not in training_config.get("input", {}):
+    raise ValueError(f"{directory}/config.json has no training config with input.image_size; re-export the run "
+                     "with `python tools/convert_to_torch.py --workdir RUN --output DIR`")
+  wcsnet = config.get("networks", {}).get("wcsnet")
+  if wcsnet is None:
+    raise ValueError(f"{directory} holds no WCS-Net (networks: {sorted(config.get('networks', {}))}); "
+                     "the tracker needs it")
+  if not wcsnet["mask_branch"]:
+    raise ValueError("this WCS-Net has no mask branch (config.model.mask_branch=False): "
+                     "the tracker follows the object by its mask")
+  return training_config, wcsnet
+
+
 class BackendUnavailableError(ValueError):
   """A backend, or a network a backend should hold, is not available."""
 

@@ -21,11 +21,12 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-from typing import Any
 
 import numpy as np
 import onnxruntime
 from scipy import special
+
+from wcs_jax.inference import backend as backend_lib
 
 PROVIDERS = {
     "cpu": ("CPUExecutionProvider",),
@@ -84,17 +85,8 @@ class OnnxBackend:
     except (OSError, json.JSONDecodeError) as error:
       raise ValueError(f"{config_path}: expected the config of a tools/convert_to_torch.py export ({error})") \
           from error
-    self.training_config: dict[str, Any] = config.get("source", {}).get("training_config") or {}
-    if "image_size" not in self.training_config.get("input", {}):
-      raise ValueError(f"{config_path} has no training config with input.image_size; re-export the run "
-                       "with `python tools/convert_to_torch.py --workdir RUN --output DIR --onnx`")
+    self.training_config, wcsnet = backend_lib.export_tracking_config(config, directory)
     self.image_size = int(self.training_config["input"]["image_size"])
-    wcsnet = config.get("networks", {}).get("wcsnet")
-    if wcsnet is None:
-      raise ValueError(f"{directory} holds no WCS-Net; the tracker needs it")
-    if not wcsnet["mask_branch"]:
-      raise ValueError("this WCS-Net has no mask branch (config.model.mask_branch=False): "
-                       "the tracker follows the object by its mask")
     self.has_hotspot = bool(wcsnet["hotspot_branch"])
     self.providers, self.note = choose_providers(provider, onnxruntime.get_available_providers())
     options = onnxruntime.SessionOptions()
@@ -130,16 +122,16 @@ class OnnxBackend:
 
   def gaze(self, image: np.ndarray) -> np.ndarray:
     """EG-Net: `[B, S, S, 3]` -> gaze map E `[B, S, S]` in [0, 1]."""
-    return _probabilities(self._run("egnet", {"image": _nchw(image)})[0])
+    return _probabilities(self._run("egnet", {"image": nchw(image)})[0])
 
   def gaze_to_mask(self, image: np.ndarray, gaze: np.ndarray) -> np.ndarray:
     """Gaze2Mask-Net: `[B, S, S, 3]`, `[B, S, S, 1]` -> mask M `[B, S, S]` in [0, 1]."""
-    return _probabilities(self._run("gaze2mask", {"image": _nchw(image), "gaze": _nchw(gaze)})[0])
+    return _probabilities(self._run("gaze2mask", {"image": nchw(image), "gaze": nchw(gaze)})[0])
 
   def encode_template(self, image: np.ndarray, mask: np.ndarray, hotspot: np.ndarray) -> dict[str, np.ndarray]:
-    """WCS-Net's template code of B objects: {code tensor name: [B, C, h, w]}."""
-    code = self._run("wcsnet_template", {"template_image": _nchw(image), "template_mask": _nchw(mask),
-                                         "template_hotspot": _nchw(hotspot)})
+    """WCS-Net's template code of B objects: {code tensor name: [B, C_j]}."""
+    code = self._run("wcsnet_template", {"template_image": nchw(image), "template_mask": nchw(mask),
+                                         "template_hotspot": nchw(hotspot)})
     return dict(zip(self._code_names, code))
 
   def join_codes(self, codes: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -150,12 +142,12 @@ class OnnxBackend:
 
   def track(self, code: dict[str, np.ndarray], search: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """One frame for B objects: `[B, S, S, 3]` -> (mask, hotspot) `[B, S, S]`, hotspot None if off."""
-    outputs = dict(zip(self._track_outputs, self._run("wcsnet_track", {"search_image": _nchw(search), **code})))
+    outputs = dict(zip(self._track_outputs, self._run("wcsnet_track", {"search_image": nchw(search), **code})))
     hotspot = outputs.get("hotspot_logits")
     return _probabilities(outputs["mask_logits"]), None if hotspot is None else _probabilities(hotspot)
 
 
-def _nchw(x: np.ndarray) -> np.ndarray:
+def nchw(x: np.ndarray) -> np.ndarray:
   """[B, H, W, C] -> a C-contiguous float32 [B, C, H, W] copy, as the graphs take it."""
   return np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2)), dtype=np.float32)
 

@@ -102,7 +102,8 @@ def final_stage_dir(workdir: str | os.PathLike) -> pathlib.Path:
   workdir = pathlib.Path(workdir)
   chain = workdir / CHAIN_FILE
   if chain.is_file():
-    stages = read_json(chain).get("stages") if isinstance(read_json(chain), dict) else None
+    listing = read_json(chain)
+    stages = listing.get("stages") if isinstance(listing, dict) else None
     if not stages or not isinstance(stages, list):
       raise ValueError(f"{chain}: expected {{\"stages\": [subfolder, ...]}}")
     return final_stage_dir(workdir / stages[-1])

@@ -9,11 +9,11 @@ training config that `tools/convert_to_torch.py` stores in the export
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import numpy as np
 import torch
 
+from wcs_jax.inference import backend as backend_lib
 from wcs_jax.torch_runtime import export
 from wcs_jax.torch_runtime import runtime
 from wcs_jax.torch_runtime.networks import TemplateCode
@@ -35,18 +35,7 @@ class TorchBackend:
 
   def __init__(self, directory: str | os.PathLike, *, precision: str = "float32", graph: str = "trace",
                num_threads: int | None = None):
-    config = export.read_config(directory)
-    self.training_config: dict[str, Any] = config.get("source", {}).get("training_config") or {}
-    if "input" not in self.training_config or "image_size" not in self.training_config["input"]:
-      raise ValueError(f"{directory}/{export.CONFIG_FILE} has no training config with input.image_size; "
-                       "re-export the run with `python tools/convert_to_torch.py --workdir RUN --output DIR`")
-    wcsnet = config["networks"].get("wcsnet")
-    if wcsnet is None:
-      raise ValueError(f"{directory} holds no WCS-Net (networks: {sorted(config['networks'])}); "
-                       "the tracker needs it")
-    if not wcsnet["mask_branch"]:
-      raise ValueError("this WCS-Net has no mask branch (config.model.mask_branch=False): "
-                       "the tracker follows the object by its mask")
+    self.training_config, wcsnet = backend_lib.export_tracking_config(export.read_config(directory), directory)
     self.runtime = runtime.Runtime(directory, precision=precision, graph=graph, num_threads=num_threads)
     self.image_size = int(self.training_config["input"]["image_size"])
     self.has_first_frame_networks = self.runtime.has("egnet") and self.runtime.has("gaze2mask")

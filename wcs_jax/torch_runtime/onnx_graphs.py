@@ -119,10 +119,10 @@ def verify(directory: str | os.PathLike, image_size: int, inputs: dict[str, np.n
     absolute logit of PyTorch's, for a relative reading.
   """
   import onnxruntime  # pylint: disable=import-outside-toplevel
+  from wcs_jax.inference.onnx_backend import nchw  # pylint: disable=import-outside-toplevel
   from wcs_jax.torch_runtime import runtime  # pylint: disable=import-outside-toplevel
   directory = pathlib.Path(directory)
   torch_runtime = runtime.Runtime(directory, graph="eager")
-  nchw = lambda x: np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2)), dtype=np.float32)
   sessions = {name: onnxruntime.InferenceSession(str(directory / f"{name}{SUFFIX}"),
                                                  providers=["CPUExecutionProvider"])
               for name in GRAPHS if (directory / f"{name}{SUFFIX}").is_file()}

@@ -180,20 +180,17 @@ def _train_stage(config: ml_collections.ConfigDict, workdir: pathlib.Path, *,
                                             keep=config.keep_checkpoints,
                                             asynchronous=config.async_checkpoints)
   start_step = checkpointer.latest_step() or 0
-  if start_step:  # before config.json is rewritten: a refused resume leaves the run as it was
-    try:
+  try:
+    if start_step:  # before config.json is rewritten: a refused resume leaves the run as it was
       check_resume_config(workdir, config)
-    except ResumeConfigError:
-      checkpointer.close()
-      raise
-  if is_primary:
-    workdir_lib.save_config(workdir, config, training.network_configs)
-  if start_step:
-    try:
+    if is_primary:
+      workdir_lib.save_config(workdir, config, training.network_configs)
+    if start_step:
       state = checkpointer.restore(start_step, state)
-    except workdir_lib.DamagedCheckpointError:
-      checkpointer.close()
-      raise
+  except (ResumeConfigError, workdir_lib.DamagedCheckpointError):
+    checkpointer.close()
+    raise
+  if start_step:
     logging.info("resumed from %s at step %d", workdir / workdir_lib.CHECKPOINT_DIR, start_step)
 
   # -------------------------------------------------------------------------- loop
