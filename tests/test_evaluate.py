@@ -198,6 +198,14 @@ def test_hotspot_by_hand(evaluate, tmp_path, capsys):
   assert str(gt / "fixations/b/00000.png") in error_of(
       evaluate, "--task", "hotspot", "--data-dir", gt, "--results-dir", predictions,
       "--output", tmp_path / "hot.json")
+  # A ground-truth map without a prediction is an error, not a smaller benchmark.
+  map_io.write_map(gt / "fixations/b/00000.png", two_by_two([1, 0, 0, 0]))
+  (predictions / "b/00000.png").unlink()
+  message = error_of(evaluate, "--task", "hotspot", "--data-dir", gt, "--results-dir", predictions,
+                     "--output", tmp_path / "hot2.json")
+  assert message == (f"evaluate.py: error: missing prediction {predictions / 'b/00000.png'} (1 of 2 "
+                     f"ground-truth maps under {gt / 'maps'} have none; every map is scored)"), message
+  assert not (tmp_path / "hot2.json").exists()
 
 
 # ---------------------------------------------------------------- bad input

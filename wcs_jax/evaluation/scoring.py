@@ -147,6 +147,8 @@ def score_hotspots(results_dir: str | os.PathLike, gt_dir: str | os.PathLike) ->
 
   Each metric is computed per image and averaged over images (NaN images, e.g.
   constant predictions, are left out of the mean), as the MIT benchmark averages.
+  Every ground-truth map needs a prediction: a missing one is an error, not a
+  smaller benchmark.
 
   Args:
     results_dir: `PRED` with `<rel>.png` maps.
@@ -163,6 +165,14 @@ def score_hotspots(results_dir: str | os.PathLike, gt_dir: str | os.PathLike) ->
                        and p.suffix.lower() in IMAGE_EXTENSIONS)
   if not predictions:
     raise files.LayoutError(f"no predicted maps (*.png) under {results_dir}")
+  truths = sorted(p.relative_to(gt_dir / "maps") for p in (gt_dir / "maps").rglob("*")
+                  if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+  unpredicted = sorted(set(truths) - {p.relative_to(results_dir) for p in predictions})
+  if unpredicted:
+    raise FileNotFoundError(
+        f"missing prediction {results_dir / unpredicted[0]} ({len(unpredicted)} of "
+        f"{len(truths)} ground-truth maps under {gt_dir / 'maps'} have none; every map is "
+        "scored)")
   per_image: dict[str, list[dict[str, float]]] = {}
   for path in predictions:
     relative = path.relative_to(results_dir)
