@@ -345,6 +345,14 @@ def test_cli_follows_the_chosen_object_of_palette_masks(synthetic_clip, tmp_path
     targets[object_id] = np.array([f["target"] for f in path["frames"]])
   np.testing.assert_allclose(targets[2], centers, atol=0.6)  # the disc's centroid
   assert np.abs(targets[None] - centers).max() > 5  # the union's centroid is not
+  # An id no frame has is a wrong id, not an empty track: refused, listing the ids present.
+  output = tmp_path / "object_5.mp4"
+  with pytest.raises(SystemExit) as exit_info:
+    reframe.main(["--input", str(root / "clip.mp4"), "--masks-dir", str(masks), "--aspect", "1:1",
+                  "--output", str(output), "--object-id", "2", "--object-id", "1+5@shot0"])
+  assert str(exit_info.value.code) == (f"reframe.py: error: --object-id 1+5: no frame of {masks} has "
+                                       "object 5; the ids present are 1, 2")
+  assert not list(tmp_path.glob("object_5*"))
 
 
 def test_cli_errors_for_video_input(synthetic_clip, tmp_path):

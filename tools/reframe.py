@@ -56,7 +56,8 @@ from wcs_jax.reframing.camera_path import CameraConfig, native_output_size
 from wcs_jax.reframing.render import plot_camera_path, render_videos
 from wcs_jax.reframing.shots import ShotConfig, ShotDetector
 from wcs_jax.reframing.strategies import STRATEGIES, plan_video
-from wcs_jax.reframing.subjects import SubjectRule, frame_subjects, parse_rule
+from wcs_jax.reframing.subjects import (SubjectRule, check_ids_present, frame_subjects,
+                                        parse_rule)
 from wcs_jax.reframing.targets import Observation, observe
 
 # Frame rate written where the input does not give one (image folders): DAVIS's.
@@ -212,7 +213,8 @@ def _mask_of(label_map: np.ndarray, ids: tuple[int, ...] | None) -> np.ndarray:
 
 def _observations_from_files(masks_dir: pathlib.Path, hotspots_dir: pathlib.Path | None,
                              subjects: list[tuple[int, ...] | None],
-                             reader: FrameReader) -> list[Observation | None]:
+                             reader: FrameReader) -> tuple[list[Observation | None], set[int]]:
+  """Observes each frame's mask file (and hotspot map); returns them and the ids present."""
   info = reader.info
   mask_files = list_image_files(masks_dir)
   if len(mask_files) != len(subjects):
@@ -221,10 +223,12 @@ def _observations_from_files(masks_dir: pathlib.Path, hotspots_dir: pathlib.Path
   hotspot_files = {}
   if hotspots_dir is not None:
     hotspot_files = {p.stem: p for p in list_image_files(hotspots_dir)}
-  observations = []
+  observations, present = [], set()
   for mask_file, ids in tqdm(zip(mask_files, subjects), total=len(subjects),
                              desc="reading tracks", unit="frame", leave=False):
-    mask = _mask_of(mask_io.read_label_map(mask_file), ids)
+    label_map = mask_io.read_label_map(mask_file)
+    present.update(int(i) for i in np.unique(label_map) if i)
+    mask = _mask_of(label_map, ids)
     if mask.shape != (info.height, info.width):
       raise ValueError(f"{mask_file}: mask is {mask.shape[1]}x{mask.shape[0]}, the frames "
                        f"are {info.width}x{info.height}")
@@ -235,7 +239,7 @@ def _observations_from_files(masks_dir: pathlib.Path, hotspots_dir: pathlib.Path
                                 f"for mask {mask_file}")
       hotspot = _read_hotspot(hotspot_files[mask_file.stem], mask.shape)
     observations.append(observe(mask, hotspot))
-  return observations
+  return observations, present
 
 
 def _read_hotspot(path: pathlib.Path, shape: tuple[int, int]) -> np.ndarray:
@@ -250,19 +254,22 @@ def _read_hotspot(path: pathlib.Path, shape: tuple[int, int]) -> np.ndarray:
 
 def _observations_from_tracker(args: argparse.Namespace, tracker, reader: FrameReader,
                                subjects: list[tuple[int, ...] | None]
-                               ) -> list[Observation | None]:
+                               ) -> tuple[list[Observation | None], set[int]]:
   """Tracks the input with the run's tracker and observes each frame's mask and
-  hotspot map (the hotspot outside the followed objects is ignored)."""
+  hotspot map (the hotspot outside the followed objects is ignored); returns them and
+  the ids present."""
   init = "click" if args.click else "box" if args.box else "auto"
   results = tracker.track(reader, init=init, clicks=[args.click] if args.click else None,
                           boxes=[args.box] if args.box else None)
-  observations = []
+  observations, present = [], set()
   for result, ids in tqdm(zip(results, subjects), total=len(subjects), desc="tracking",
                           unit="frame", leave=False):
-    mask = _mask_of(np.asarray(result.mask), ids)
+    label_map = np.asarray(result.mask)
+    present.update(int(i) for i in np.unique(label_map) if i)
+    mask = _mask_of(label_map, ids)
     hotspot = np.asarray(result.hotspot)
     observations.append(observe(mask, hotspot if ids is None else hotspot * mask))
-  return observations
+  return observations, present
 
 
 def output_paths(output: pathlib.Path) -> dict[str, pathlib.Path]:
@@ -339,11 +346,14 @@ def reframe_video(args: argparse.Namespace, job: Job, tracker=None) -> list[str]
       strategies[shot] = strategy
     subjects = frame_subjects(args.object_id, shots, fps)
     if tracker is not None:
-      observations = _observations_from_tracker(args, tracker, reader, subjects)
+      observations, present = _observations_from_tracker(args, tracker, reader, subjects)
+      source = f"the tracked {job.input}"
     else:
-      observations = _observations_from_files(
+      observations, present = _observations_from_files(
           job.masks_dir, pathlib.Path(args.hotspots_dir) if args.hotspots_dir else None,
           subjects, reader)
+      source = str(job.masks_dir)
+    check_ids_present(args.object_id, present, source)
     if len(observations) != len(subjects):
       raise ValueError(f"{job.input}: the tracker gave {len(observations)} frames of "
                        f"{len(subjects)}")

@@ -96,3 +96,25 @@ def frame_subjects(rules: Sequence[SubjectRule], shots: Sequence[tuple[int, int]
           chosen = rule.ids
       subjects.append(chosen)
   return subjects
+
+
+def check_ids_present(rules: Sequence[SubjectRule], present: set[int], source: str) -> None:
+  """Refuses a rule that names an object no frame has.
+
+  An object absent from some frames (occluded, out of view) is normal; one absent from
+  every frame is a wrong id, and following it would leave the camera at the centre.
+
+  Args:
+    rules: the `--object-id` rules.
+    present: the non-zero ids found in the masks of any frame.
+    source: where the masks come from, for the message.
+
+  Raises:
+    ValueError: a rule names an id in no frame (the message lists the ids present).
+  """
+  for rule in rules:
+    absent = [i for i in rule.ids if i not in present]
+    if absent:
+      have = ", ".join(map(str, sorted(present))) or "none (every mask is empty)"
+      raise ValueError(f"--object-id {'+'.join(map(str, rule.ids))}: no frame of {source} "
+                       f"has object {', '.join(map(str, absent))}; the ids present are {have}")
