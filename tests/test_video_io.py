@@ -1,4 +1,5 @@
 """Video I/O: round trips through an mp4 file and a frame folder, and bad input."""
+import av
 import cv2
 import numpy as np
 import pytest
@@ -55,6 +56,47 @@ def test_grey_image_expands_to_rgb(tmp_path):
   cv2.imwrite(str(tmp_path / "g.png"), np.full((5, 7), 77, np.uint8))
   image = read_image(tmp_path / "g.png")
   assert image.shape == (5, 7, 3) and (image == 77).all()
+
+
+def test_a_folder_mixing_extensions_is_read_in_name_order(tmp_path):
+  frames = _frames(num_frames=4)
+  for t, extension in ((3, ".png"), (0, ".bmp"), (2, ".JPG"), (1, ".png")):
+    cv2.imwrite(str(tmp_path / f"{t:05d}{extension}"), cv2.cvtColor(frames[t], cv2.COLOR_RGB2BGR))
+  reader = FrameReader(tmp_path)
+  assert reader.frame_names == ["00000", "00001", "00002", "00003"]
+  for t, back in enumerate(reader):
+    # The JPEG frame is lossy; the others are exact.
+    assert np.abs(back.astype(int) - frames[t]).max() <= (12 if t == 2 else 0), t
+  # Two files of one frame name: their outputs (masks/00001.png) would collide.
+  cv2.imwrite(str(tmp_path / "00001.jpg"), frames[1])
+  with pytest.raises(ValueError) as error:
+    FrameReader(tmp_path)
+  assert str(error.value) == (f"{tmp_path}: 00001.jpg and 00001.png are the same frame name with "
+                              "two extensions; keep one")
+
+
+def test_a_greyscale_video_file_is_read_as_rgb(tmp_path):
+  """A `gray` pixel-format stream (FFV1 keeps it grey and lossless) decodes to R = G = B."""
+  path = tmp_path / "grey.mkv"
+  levels = [40 + 30 * t for t in range(5)]
+  with av.open(str(path), "w") as container:
+    stream = container.add_stream("ffv1", rate=10)
+    stream.width, stream.height, stream.pix_fmt = 64, 48, "gray"
+    for level in levels:
+      grey = np.full((48, 64), level, np.uint8)
+      grey[:, :32] += 20
+      container.mux(stream.encode(av.VideoFrame.from_ndarray(grey, format="gray")))
+    container.mux(stream.encode())
+  with av.open(str(path)) as container:
+    assert container.streams.video[0].codec_context.pix_fmt == "gray"
+  with FrameReader(path) as reader:
+    assert (reader.info.width, reader.info.height) == (64, 48)  # MKV stores no frame count
+    decoded = list(reader)
+  assert len(decoded) == 5
+  for level, frame in zip(levels, decoded):
+    assert frame.shape == (48, 64, 3) and frame.dtype == np.uint8
+    np.testing.assert_array_equal(frame[:, 32:], level)
+    np.testing.assert_array_equal(frame[:, :32], level + 20)
 
 
 def test_reader_errors_name_the_input(tmp_path):

@@ -74,11 +74,13 @@ def frame_rate(fps: float | fractions.Fraction) -> fractions.Fraction:
 
 
 def list_image_files(folder: str | os.PathLike) -> list[pathlib.Path]:
-  """The image files of `folder` in sorted name order.
+  """The image files of `folder` in sorted name order (extensions may mix).
 
   Raises:
     FileNotFoundError: `folder` does not exist.
-    ValueError: it holds no file ending in one of `IMAGE_EXTENSIONS`.
+    ValueError: it holds no file ending in one of `IMAGE_EXTENSIONS`, or two of them
+      share a name but for the extension (`00001.jpg`, `00001.png`): outputs are named
+      after the frame, so one would overwrite the other.
   """
   folder = pathlib.Path(folder)
   if not folder.is_dir():
@@ -88,6 +90,12 @@ def list_image_files(folder: str | os.PathLike) -> list[pathlib.Path]:
   if not files:
     raise ValueError(f"{folder}: expected image files ({', '.join(IMAGE_EXTENSIONS)}), "
                      "found none")
+  by_stem: dict[str, pathlib.Path] = {}
+  for path in files:
+    if path.stem in by_stem:
+      raise ValueError(f"{folder}: {by_stem[path.stem].name} and {path.name} are the same "
+                       "frame name with two extensions; keep one")
+    by_stem[path.stem] = path
   return files
 
 
