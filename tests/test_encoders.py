@@ -22,6 +22,9 @@ from wcs_jax.models import resnet
 from wcs_jax.spec import backbones
 import train_testing  # pylint: disable=wrong-import-order
 
+# Per level, max |ours - Keras| / max |Keras|: measured 2.6e-7 .. 1.6e-6 over the three
+# architectures at 320x320 (2026-12-04, XLA:CPU vs TensorFlow CPU); 3x margin.
+RELATIVE_TOLERANCE = 5e-6
 LEVEL_LAYERS = {
     "efficientnet-b0": ["block1a_project_bn", "block2b_add", "block3b_add", "block5c_add", "block7a_project_bn"],
     "efficientnet-b2": ["block1b_add", "block2c_add", "block3c_add", "block5d_add", "block7b_add"],
@@ -66,7 +69,7 @@ def test_levels_match_keras(parity_case):
   for name, stride, e, g in zip(LEVEL_LAYERS[arch], strides, expected, got):
     assert g.shape == e.shape == (1, 320 // stride, 320 // stride, backbones.level_channels(arch)[strides.index(stride)])
     error = np.abs(np.asarray(g) - e).max()
-    assert error <= 1e-4 * np.abs(e).max(), f"{arch} {name}: max abs diff {error}, level max {np.abs(e).max()}"
+    assert error <= RELATIVE_TOLERANCE * np.abs(e).max(), f"{arch} {name}: max abs diff {error}, level max {np.abs(e).max()}"
 
 
 def test_parameter_counts_match_keras(parity_case):

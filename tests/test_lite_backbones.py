@@ -27,6 +27,9 @@ from wcs_jax.models import torch_import
 from wcs_jax.spec import backbones
 
 ARCHS = ["efficientnet-lite0", "efficientnet-lite2"]
+# Per level, max |ours - reference| / max |reference|: measured 6.9e-7 .. 3.5e-6 on the
+# DAVIS and scikit-image photographs (2026-12-04, XLA:CPU vs PyTorch CPU); 3x margin.
+RELATIVE_TOLERANCE = 1e-5
 DAVIS_PHOTOS = ("blackswan/00010.jpg", "cows/00020.jpg")
 # Photographs scikit-image ships, with the ImageNet classes that name them unambiguously.
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -81,7 +84,7 @@ def assert_levels_close(got, expected, what):
     g = np.asarray(g)
     assert g.shape == e.shape, (what, level, g.shape, e.shape)
     error = np.abs(g - e).max()
-    assert error <= 1e-4 * np.abs(e).max(), f"{what} level {level}: max abs diff {error}, level max {np.abs(e).max()}"
+    assert error <= RELATIVE_TOLERANCE * np.abs(e).max(), f"{what} level {level}: max abs diff {error}, level max {np.abs(e).max()}"
 
 
 def test_levels_match_reference_on_davis_photographs(lite, shared_data):
