@@ -224,25 +224,30 @@ def test_tracker_follows_a_moving_growing_object():
 
 
 def test_recovery_widens_then_searches_the_whole_frame_then_returns():
-  t = np.arange(14)
-  centres = np.stack([40 + 2.0 * t, np.full(14, 60.0)], -1)
-  frames, masks = disc_video(centres, np.full(14, 10.0))
-  for k in (3, 4, 5, 6, 7):  # the object disappears (occluded) for five frames
+  """The recovery policy at its defaults (only the crop side is small, for speed)."""
+  config = TrackerConfig(image_size=48)
+  factor = config.widen_factor
+  assert factor == 1.25 and config.lost_area_fraction == 0.15  # the documented defaults
+  t = np.arange(18)
+  centres = np.stack([40 + 2.0 * t, np.full(18, 60.0)], -1)
+  frames, masks = disc_video(centres, np.full(18, 10.0))
+  hidden = range(3, 11)  # the object disappears (occluded) for eight frames
+  for k in hidden:
     frames[k] = np.where(masks[k][..., None], 100, frames[k]).astype(np.uint8)
-  config = TrackerConfig(image_size=48, widen_factor=1.5)
   results = list(Tracker(ColourBackend(), config).track(frames, "mask", mask=masks[0]))
   records = [r.objects[0] for r in results]
-  assert [r.lost for r in records] == [False] * 3 + [True] * 5 + [False] * 6
+  assert [r.lost for r in records] == [False] * 3 + [True] * 8 + [False] * 7
   side = records[3].window[2]
-  # Frame k's window is the one it was searched in: lost after frame 3, widened from 4.
-  np.testing.assert_allclose([records[k].window[2] for k in (4, 5, 6)], side * 1.5 ** np.arange(1, 4))
-  assert records[4].window[:2] == records[6].window[:2] == records[3].window[:2]
-  # 21 px extent x 2 x 1.5^3 = 141.75 < 160 (the frame), 1.5^4 exceeds it: global search.
+  # 21 px extent x search_context 2 = 42; frame k's window is the one it was searched in:
+  # lost after frame 3, widened from 4 by 1.25 per frame while it fits in the frame
+  # (42 x 1.25^5 = 128.2 < 160); 1.25^6 exceeds it: the whole frame from frame 9.
   assert side == 42.0
-  assert records[7].window == (80.0, 60.0, 160.0) and records[8].window == (80.0, 60.0, 160.0)
-  assert jaccard(results[8].mask == 1, masks[8]) > 0.8  # found again in the whole frame
-  assert abs(records[9].window[0] - centres[8][0]) <= 1.5 and records[9].window[2] < 100
-  assert all(jaccard(r.mask == 1, m) > 0.9 for r, m in zip(results[9:], masks[9:]))
+  np.testing.assert_allclose([records[k].window[2] for k in range(4, 9)], side * factor ** np.arange(1, 6))
+  assert records[4].window[:2] == records[8].window[:2] == records[3].window[:2]
+  assert records[9].window == records[10].window == (80.0, 60.0, 160.0)
+  assert jaccard(results[11].mask == 1, masks[11]) > 0.8  # found again in the whole frame
+  assert abs(records[12].window[0] - centres[11][0]) <= 1.5 and records[12].window[2] < 100
+  assert all(jaccard(r.mask == 1, m) > 0.9 for r, m in zip(results[12:], masks[12:]))
 
 
 def test_two_objects_are_one_batch_with_ids_1_and_2():
