@@ -3,7 +3,6 @@
 Hand-made masks with values worked out by hand, and parity on real data: OSVOS on
 DAVIS-2016 blackswan against the official DAVIS evaluation code's result.
 """
-import time
 
 import numpy as np
 import pytest
@@ -194,18 +193,3 @@ def test_osvos_blackswan_matches_the_official_davis_code(shared_data):
                                rtol=0, atol=1e-12)
   assert result.JF_mean == pytest.approx((0.9430200107249278 + 0.9740964785153858) / 2,
                                          abs=1e-12)
-
-
-def test_contour_accuracy_is_fast_at_480p(shared_data):
-  truth = mask_io.read_binary_mask(shared_data / "davis2016/Annotations/480p/blackswan/00010.png")
-  prediction = mask_io.read_binary_mask(shared_data / "davis2016_osvos/blackswan/00010.png")
-  large = np.zeros_like(truth)
-  large[40:440, 60:800] = True   # a large object: the window covers most of the frame
-  segmentation.contour_accuracy(truth, prediction)
-  start = time.perf_counter()
-  for _ in range(20):
-    segmentation.contour_accuracy(truth, prediction)
-    segmentation.contour_accuracy(large, prediction)
-  per_call = (time.perf_counter() - start) / 40
-  # About 1.5 ms (small object) and 4 ms (large) on this 2-core machine; generous bound.
-  assert per_call < 0.05

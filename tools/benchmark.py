@@ -34,6 +34,8 @@ Sections
   (`wcs_jax.torch_runtime`: float32 / bfloat16 autocast, eager / traced graph /
   torch.compile, PyTorch thread counts) with the same random weights, interleaved in one run, with each variant's
   difference from JAX.
+- `--metrics`: time per 480p frame of J and F (`wcs_jax.evaluation.segmentation`) on a
+  DAVIS mask and its OSVOS prediction from `../shared/data`, and on a large object.
 """
 import argparse
 import contextlib
@@ -728,11 +730,54 @@ def torch_section(args: argparse.Namespace) -> str:
   return table
 
 
+# ---------------------------------------------------------------------------- metrics
+
+def add_metrics_flags(parser: argparse.ArgumentParser) -> None:
+  group = parser.add_argument_group("--metrics")
+  group.add_argument("--metrics-annotation", default="../shared/data/davis2016/Annotations/480p/blackswan/00010.png",
+                     help="a ground-truth mask (default: DAVIS blackswan 00010, 854x480)")
+  group.add_argument("--metrics-prediction", default="../shared/data/davis2016_osvos/blackswan/00010.png",
+                     help="a prediction of the same size (default: OSVOS on the same frame)")
+  group.add_argument("--metrics-repeats", type=int, default=50, help="timed calls, median reported (default 50)")
+
+
+def metrics_section(args: argparse.Namespace) -> str:
+  """Time per frame of J (region similarity) and F (contour accuracy), the official
+  davis2017-evaluation definitions, on a small object (the given masks) and on a large one
+  (a box over most of the frame, so F's object window is nearly the frame)."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from wcs_jax.evaluation import segmentation  # pylint: disable=g-import-not-at-top
+  from wcs_jax.io import masks as mask_io  # pylint: disable=g-import-not-at-top
+  truth = mask_io.read_binary_mask(args.metrics_annotation)
+  prediction = mask_io.read_binary_mask(args.metrics_prediction)
+  if truth.shape != prediction.shape:
+    raise SystemExit(f"benchmark.py: error: --metrics-prediction {args.metrics_prediction} is "
+                     f"{prediction.shape[1]}x{prediction.shape[0]}, the annotation "
+                     f"{truth.shape[1]}x{truth.shape[0]}")
+  height, width = truth.shape
+  large = np.zeros_like(truth)
+  large[height // 12:height - height // 12, width // 14:width - width // 14] = True
+  rows = []
+  for name, annotation in (("given masks", truth), ("large object", large)):
+    for metric, function in (("J", segmentation.region_similarity), ("F", segmentation.contour_accuracy)):
+      function(annotation, prediction)
+      times = []
+      for _ in range(args.metrics_repeats):
+        start = time.perf_counter()
+        function(annotation, prediction)
+        times.append(time.perf_counter() - start)
+      rows.append([name, metric, f"{np.median(times) * 1e3:.2f}", f"{np.min(times) * 1e3:.2f}"])
+  return (f"J and F per frame at {width}x{height} ({args.metrics_annotation} against "
+          f"{args.metrics_prediction}), {os.cpu_count()} CPU cores, {args.metrics_repeats} calls.\n\n"
+          + _markdown(["object", "metric", "median (ms)", "min (ms)"], rows))
+
+
 SECTIONS = {"pipeline": (add_pipeline_flags, pipeline_section),
             "encoder": (add_encoder_flags, encoder_section),
             "track": (add_track_flags, track_section),
             "train": (add_train_flags, train_section),
-            "torch": (add_torch_flags, torch_section)}
+            "torch": (add_torch_flags, torch_section),
+            "metrics": (add_metrics_flags, metrics_section)}
 
 
 def main(argv: list[str] | None = None) -> int:
