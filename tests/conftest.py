@@ -34,16 +34,3 @@ def pytest_sessionfinish(session, exitstatus):
   del session, exitstatus
   if _KERAS_HOME:
     shutil.rmtree(_KERAS_HOME, ignore_errors=True)
-
-
-# The longest test files first, so that under `pytest -n` (pytest-xdist, files kept whole
-# by `--dist loadfile`) none of them starts last and runs alone at the end.
-SLOWEST_FIRST = ("test_learning.py", "test_real_data.py", "test_train.py", "test_train_faults.py")
-
-
-def pytest_collection_modifyitems(session, config, items):
-  del session, config
-  def rank(item):
-    name = item.path.name
-    return SLOWEST_FIRST.index(name) if name in SLOWEST_FIRST else len(SLOWEST_FIRST)
-  items.sort(key=rank)  # stable: the order within a file and among the rest is kept

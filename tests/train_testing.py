@@ -13,10 +13,6 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 # One persistent compilation cache for the tests' processes: the subprocess runs of
 # the kill and multi-host tests compile the same programs as the in-process ones.
 COMPILATION_CACHE = pathlib.Path(tempfile.gettempdir()) / "wcs_jax_test_compilation_cache"
-# A size bound turns on JAX's file lock around each cache read and write (filelock), so
-# that the two pytest-xdist workers and their subprocesses never read a half-written
-# entry (a warning on stderr, which the one-line error tests would see).
-COMPILATION_CACHE_MAX_SIZE = 8 << 30
 
 
 def load_config(name: str, arg: str | None = None):
@@ -32,10 +28,9 @@ def load_config(name: str, arg: str | None = None):
 def fast_compiles():
   """Compilation optimisations off and the shared persistent cache on, then restored."""
   names = ("jax_disable_most_optimizations", "jax_compilation_cache_dir",
-           "jax_persistent_cache_min_compile_time_secs", "jax_persistent_cache_min_entry_size_bytes",
-           "jax_compilation_cache_max_size")
+           "jax_persistent_cache_min_compile_time_secs", "jax_persistent_cache_min_entry_size_bytes")
   saved = {n: jax.config.values[n] for n in names}
-  values = (True, str(COMPILATION_CACHE), 0.0, 0, COMPILATION_CACHE_MAX_SIZE)
+  values = (True, str(COMPILATION_CACHE), 0.0, 0)
   for n, v in zip(names, values):
     jax.config.update(n, v)
   try:
@@ -62,7 +57,6 @@ def subprocess_env(device_count: int, *, persistent_cache: bool = True) -> dict[
       "JAX_COMPILATION_CACHE_DIR": str(COMPILATION_CACHE),
       "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
       "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
-      "JAX_COMPILATION_CACHE_MAX_SIZE": str(COMPILATION_CACHE_MAX_SIZE),
       "TF_CPP_MIN_LOG_LEVEL": "2",
       "TF_ENABLE_ONEDNN_OPTS": "0",
       "CUDA_VISIBLE_DEVICES": "",
@@ -70,7 +64,7 @@ def subprocess_env(device_count: int, *, persistent_cache: bool = True) -> dict[
   })
   if not persistent_cache:
     for name in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS",
-                 "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "JAX_COMPILATION_CACHE_MAX_SIZE"):
+                 "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"):
       env.pop(name)
   return env
 
