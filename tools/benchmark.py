@@ -734,9 +734,10 @@ def torch_section(args: argparse.Namespace) -> str:
 
 def add_metrics_flags(parser: argparse.ArgumentParser) -> None:
   group = parser.add_argument_group("--metrics")
-  group.add_argument("--metrics-annotation", default="../shared/data/davis2016/Annotations/480p/blackswan/00010.png",
-                     help="a ground-truth mask (default: DAVIS blackswan 00010, 854x480)")
-  group.add_argument("--metrics-prediction", default="../shared/data/davis2016_osvos/blackswan/00010.png",
+  shared = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
+  group.add_argument("--metrics-annotation", default=str(shared / "davis2016/Annotations/480p/blackswan/00010.png"),
+                     help="a ground-truth mask (default: DAVIS blackswan 00010 of ../shared/data, 854x480)")
+  group.add_argument("--metrics-prediction", default=str(shared / "davis2016_osvos/blackswan/00010.png"),
                      help="a prediction of the same size (default: OSVOS on the same frame)")
   group.add_argument("--metrics-repeats", type=int, default=50, help="timed calls, median reported (default 50)")
 

@@ -211,6 +211,11 @@ def _mask_of(label_map: np.ndarray, ids: tuple[int, ...] | None) -> np.ndarray:
   return label_map > 0 if ids is None else np.isin(label_map, ids)
 
 
+def _ids_in(label_map: np.ndarray) -> set[int]:
+  """The non-zero object ids of an integer label map (a histogram: no sort per frame)."""
+  return {int(i) for i in np.flatnonzero(np.bincount(label_map.ravel()))} - {0}
+
+
 def _observations_from_files(masks_dir: pathlib.Path, hotspots_dir: pathlib.Path | None,
                              subjects: list[tuple[int, ...] | None],
                              reader: FrameReader) -> tuple[list[Observation | None], set[int]]:
@@ -227,7 +232,7 @@ def _observations_from_files(masks_dir: pathlib.Path, hotspots_dir: pathlib.Path
   for mask_file, ids in tqdm(zip(mask_files, subjects), total=len(subjects),
                              desc="reading tracks", unit="frame", leave=False):
     label_map = mask_io.read_label_map(mask_file)
-    present.update(int(i) for i in np.unique(label_map) if i)
+    present |= _ids_in(label_map)
     mask = _mask_of(label_map, ids)
     if mask.shape != (info.height, info.width):
       raise ValueError(f"{mask_file}: mask is {mask.shape[1]}x{mask.shape[0]}, the frames "
@@ -265,7 +270,7 @@ def _observations_from_tracker(args: argparse.Namespace, tracker, reader: FrameR
   for result, ids in tqdm(zip(results, subjects), total=len(subjects), desc="tracking",
                           unit="frame", leave=False):
     label_map = np.asarray(result.mask)
-    present.update(int(i) for i in np.unique(label_map) if i)
+    present |= _ids_in(label_map)
     mask = _mask_of(label_map, ids)
     hotspot = np.asarray(result.hotspot)
     observations.append(observe(mask, hotspot if ids is None else hotspot * mask))

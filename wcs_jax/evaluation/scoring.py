@@ -165,9 +165,9 @@ def score_hotspots(results_dir: str | os.PathLike, gt_dir: str | os.PathLike) ->
                        and p.suffix.lower() in IMAGE_EXTENSIONS)
   if not predictions:
     raise files.LayoutError(f"no predicted maps (*.png) under {results_dir}")
-  truths = sorted(p.relative_to(gt_dir / "maps") for p in (gt_dir / "maps").rglob("*")
-                  if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-  unpredicted = sorted(set(truths) - {p.relative_to(results_dir) for p in predictions})
+  truths = {p.relative_to(gt_dir / "maps") for p in (gt_dir / "maps").rglob("*")
+            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS}
+  unpredicted = sorted(truths - {p.relative_to(results_dir) for p in predictions})
   if unpredicted:
     raise FileNotFoundError(
         f"missing prediction {results_dir / unpredicted[0]} ({len(unpredicted)} of "
