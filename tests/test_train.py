@@ -1,8 +1,13 @@
 """The trainer: losses, one real step of every stage, 1 vs 4 devices, NaN guard, resume.
 
-Runs on the 4 simulated CPU devices of conftest.py with tiny networks
-(EfficientNet-B0, 8-wide decoders, 32x32 to 64x64 inputs, batch 4) and compilation
-optimisations off (compile time dominates such small steps).
+Runs on the 4 simulated CPU devices of conftest.py with tiny networks (8-wide decoders,
+32x32 inputs, batch 4) whose encoder is `train_testing.MiniEfficientNet` (EfficientNet's
+stem and one MBConv block with drop-connect, then plain conv levels) and compilation
+optimisations off: compile time dominates such small steps (with EfficientNet-B0 this
+module and tests/test_train_faults.py took 13:05 on 2 cores from a cold compilation
+cache, 4:35 with the stand-in, 2026-12-07). The real encoder trains in
+tests/test_learning.py, tests/test_real_data.py and the kill -9 test of
+tests/test_train_faults.py; its layers match Keras and PyTorch in tests/test_encoders.py.
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ import train_testing
 
 @pytest.fixture(scope="module", autouse=True)
 def fast_compiles():
-  with train_testing.fast_compiles():
+  with train_testing.fast_compiles(), train_testing.stand_in_encoder():
     yield
 
 
@@ -82,8 +87,9 @@ def test_gaze2mask_input_is_egnet_within_the_window_unless_the_example_is_a_prom
 # -------------------------------------------------------------- the chain, one step each
 
 def test_smoke_chain_one_real_step_of_each_stage(tmp_path):
-  """configs/smoke.py:ci: EG-Net, Gaze2Mask-Net (gaze from the frozen EG-Net), WCS-Net
-  (bf16 compute) on the synthetic streams, one workdir holding all three for inference."""
+  """configs/smoke.py:ci (with the stand-in encoder): EG-Net, Gaze2Mask-Net (gaze from
+  the frozen EG-Net), WCS-Net (bf16 compute) on the synthetic streams, one workdir
+  holding all three for inference."""
   config = train_testing.load_config("smoke.py", "ci")
   for name in config.chain:
     config[name].total_steps = 1

@@ -82,7 +82,10 @@ def test_kill_9_then_rerun_continues_like_an_uninterrupted_run(tmp_path):
 
 
 def test_two_processes_give_the_losses_of_one_process_with_four_devices(tmp_path):
-  trainer.train_and_evaluate(worker.tiny_config(), tmp_path / "single", host_batches=worker.host_batches)
+  """`worker.tiny_config()` with the stand-in encoder (`train_testing.MiniEfficientNet`)
+  here and in the two worker processes."""
+  with train_testing.stand_in_encoder():
+    trainer.train_and_evaluate(worker.tiny_config(), tmp_path / "single", host_batches=worker.host_batches)
 
   port = _free_port()
   env = train_testing.subprocess_env(2, persistent_cache=False)

@@ -1,11 +1,12 @@
-"""One process of a real multi-process training run (tests/test_train_multihost.py).
+"""One process of a real multi-process training run (tests/test_train_faults.py).
 
     python tests/train_multihost_worker.py PORT PROCESS_ID NUM_PROCESSES WORKDIR
 
 Joins the run through a coordinator on 127.0.0.1:PORT (CPU collectives over gloo),
-with the simulated local devices of XLA_FLAGS, and trains `tiny_config()` on the
-batches of `global_batch`, of which it feeds only its own rows: the same global batches
-as a single process feeding all of them.
+with the simulated local devices of XLA_FLAGS, and trains `tiny_config()` (with the
+stand-in encoder `train_testing.MiniEfficientNet`) on the batches of `global_batch`,
+of which it feeds only its own rows: the same global batches as a single process
+feeding all of them.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import numpy as np
 
 
 def tiny_config() -> ml_collections.ConfigDict:
-  """EG-Net at 32x32 with EfficientNet-B0 and an 8-wide decoder, batch 4."""
+  """EG-Net at 32x32 with EfficientNet-B0 (the tests build it under
+  `train_testing.stand_in_encoder()`) and an 8-wide decoder, batch 4."""
   from wcs_jax.spec import networks  # pylint: disable=g-import-not-at-top
   config = ml_collections.ConfigDict()
   config.stage, config.network = "egnet", "egnet"
@@ -58,7 +60,9 @@ def main(port: str, process_id: str, num_processes: str, workdir: str) -> None:
   jax.config.update("jax_cpu_collectives_implementation", "gloo")
   jax.distributed.initialize(f"127.0.0.1:{port}", int(num_processes), int(process_id))
   from wcs_jax.training import trainer  # pylint: disable=g-import-not-at-top
-  trainer.train_and_evaluate(tiny_config(), workdir, host_batches=host_batches)
+  import train_testing  # pylint: disable=g-import-not-at-top
+  with train_testing.stand_in_encoder():
+    trainer.train_and_evaluate(tiny_config(), workdir, host_batches=host_batches)
   jax.distributed.shutdown()
 
 

@@ -1,4 +1,5 @@
-"""Helpers of the training tests: config loading, fast compiles, subprocess environment."""
+"""Helpers of the training tests: config loading, fast compiles, a stand-in encoder,
+subprocess environment."""
 from __future__ import annotations
 
 import contextlib
@@ -6,8 +7,11 @@ import importlib.util
 import os
 import pathlib
 import tempfile
+from typing import Any
 
+import flax.linen as nn
 import jax
+import jax.numpy as jnp
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 # One persistent compilation cache for the tests' processes: the subprocess runs of
@@ -38,6 +42,61 @@ def fast_compiles():
   finally:
     for n, v in saved.items():
       jax.config.update(n, v)
+
+
+class MiniEfficientNet(nn.Module):
+  """Stand-in encoder of the tests of training mechanics (the chain, data parallelism,
+  resume, precise BN): EfficientNet's first layers at a fraction of its compile time,
+  which dominates those tests' few tiny steps (EfficientNet-B0 itself trains in
+  tests/test_learning.py, tests/test_real_data.py and the kill -9 test).
+
+  The stem (`stem_conv`, `stem_bn`) and one residual MBConv block (`block1a`: depth-wise
+  conv, squeeze-excitation, drop-connect at rate 0.2) of `wcs_jax.models.efficientnet`,
+  then four stride-2 conv + batch norm + swish levels (`conv2`..`conv5`, `bn2`..`bn5`).
+  EfficientNet's layer names where it has the layer, so `frozen_params` prefixes and
+  checks of the stem's statistics read as they do on the real encoder.
+
+  [B, H, W, in_channels] in [0, 1] -> five levels [B, H / 2^j, W / 2^j, 8 j], j = 1..5.
+  """
+  in_channels: int = 3
+  depthwise_impl: str = "auto"
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool = False) -> list[jax.Array]:
+    from wcs_jax.models import efficientnet  # pylint: disable=g-import-not-at-top
+    from wcs_jax.models import layers  # pylint: disable=g-import-not-at-top
+    from wcs_jax.spec import backbones  # pylint: disable=g-import-not-at-top
+    if x.shape[-1] != self.in_channels:
+      raise ValueError(f"MiniEfficientNet expects {self.in_channels} input channels, got shape {x.shape}")
+    x = layers.Conv(8, (3, 3), strides=(2, 2), padding="SAME", use_bias=False, dtype=self.dtype,
+                    name="stem_conv")(x.astype(self.dtype))
+    x = layers.swish(layers.batch_norm(train, efficientnet.EPSILON, self.dtype, "stem_bn")(x))
+    block = backbones.StageArgs(kernel_size=3, repeats=1, filters_in=8, filters_out=8, expand_ratio=1, stride=1)
+    x = efficientnet.MBConv(block, 0.2, "swish", self.depthwise_impl, self.dtype, name="block1a")(x, train)
+    levels = [x]
+    for j in range(2, 6):
+      x = layers.Conv(8 * j, (3, 3), strides=(2, 2), padding="SAME", dtype=self.dtype, name=f"conv{j}")(x)
+      x = layers.swish(layers.batch_norm(train, efficientnet.EPSILON, self.dtype, f"bn{j}")(x))
+      levels.append(x)
+    return levels
+
+
+@contextlib.contextmanager
+def stand_in_encoder():
+  """Every network built inside uses `MiniEfficientNet` whatever its backbone."""
+  from wcs_jax.models import encoders  # pylint: disable=g-import-not-at-top
+
+  def build_encoder(arch, in_channels=3, depthwise_impl="auto", dtype=jnp.float32, name=None):
+    del arch
+    return MiniEfficientNet(in_channels, depthwise_impl, dtype, name=name)
+
+  original = encoders.build_encoder
+  encoders.build_encoder = build_encoder
+  try:
+    yield
+  finally:
+    encoders.build_encoder = original
 
 
 def subprocess_env(device_count: int, *, persistent_cache: bool = True) -> dict[str, str]:
