@@ -218,12 +218,19 @@ class _Page:
     return found[0].text if found else ""
 
   def click_and_wait(self, button, text, element="#status", seconds=180):
-    before = self.status(element)
+    """Clicks `button`, then waits until `element` shows `text`, or an error once the
+    click has been seen processing (the status before the click may itself be an error,
+    and its text can change while it is still the old answer)."""
     self.find(button).click()
+    seen_processing = False
 
     def answered():
+      nonlocal seen_processing
       now = self.status(element)
-      return "processing" not in now and (text in now or ("Error:" in now and now != before))
+      if "processing" in now:
+        seen_processing = True
+        return False
+      return text in now or (seen_processing and "Error:" in now)
 
     self.wait_for(answered, repr(text), seconds)
     assert text in self.status(element), self.status(element)
