@@ -13,6 +13,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from wcs_jax.models import efficientnet
+from wcs_jax.models import encoders
+from wcs_jax.models import layers
+from wcs_jax.spec import backbones
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 # One persistent compilation cache for the tests' processes: the subprocess runs of
 # the kill and multi-host tests compile the same programs as the in-process ones.
@@ -64,9 +69,6 @@ class MiniEfficientNet(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> list[jax.Array]:
-    from wcs_jax.models import efficientnet  # pylint: disable=g-import-not-at-top
-    from wcs_jax.models import layers  # pylint: disable=g-import-not-at-top
-    from wcs_jax.spec import backbones  # pylint: disable=g-import-not-at-top
     if x.shape[-1] != self.in_channels:
       raise ValueError(f"MiniEfficientNet expects {self.in_channels} input channels, got shape {x.shape}")
     x = layers.Conv(8, (3, 3), strides=(2, 2), padding="SAME", use_bias=False, dtype=self.dtype,
@@ -85,7 +87,6 @@ class MiniEfficientNet(nn.Module):
 @contextlib.contextmanager
 def stand_in_encoder():
   """Every network built inside uses `MiniEfficientNet` whatever its backbone."""
-  from wcs_jax.models import encoders  # pylint: disable=g-import-not-at-top
 
   def build_encoder(arch, in_channels=3, depthwise_impl="auto", dtype=jnp.float32, name=None):
     del arch
